@@ -1,0 +1,177 @@
+/**
+ * The function input: the platform engineer's settings, written once in the
+ * Composition's pipeline step. App teams cannot change any of these; that is
+ * what lets the platform decide which provider configs, AWS region, KMS key,
+ * naming scheme and extensions are in use, without forking the function.
+ *
+ * Like the spec, the schema here is the single source of truth: the input CRD
+ * in package/input/ is generated from it.
+ */
+import { compileSchema } from './validation.js';
+
+export const INPUT_API_VERSION = 'tenantdb.fn.platform.io/v1beta1';
+export const INPUT_KIND = 'Input';
+
+export interface ProviderConfigRef {
+  name: string;
+  kind: 'ClusterProviderConfig' | 'ProviderConfig';
+}
+
+export interface FunctionInput {
+  apiVersion: string;
+  kind: string;
+  sql: {
+    providerConfigRef: ProviderConfigRef;
+    /** Namespace for the Role's generated connection secret (claim flavour only). */
+    connectionSecretNamespace: string;
+    /** sslmode written into the uri and jdbcUrl connection strings. */
+    sslMode: string;
+  };
+  naming: {
+    databaseTemplate: string;
+    roleTemplate: string;
+  };
+  allowedExtensions: string[];
+  secretsManager: {
+    providerConfigRef: ProviderConfigRef;
+    region?: string;
+    nameTemplate: string;
+    kmsKeyId?: string;
+    recoveryWindowInDays: number;
+    tags: Record<string, string>;
+  };
+}
+
+const TEMPLATE = '^[a-z0-9_{}]{1,128}$';
+
+const providerConfigRef = (description: string) => ({
+  type: 'object',
+  default: {},
+  additionalProperties: false,
+  description,
+  properties: {
+    name: { type: 'string', default: 'default', pattern: '^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$' },
+    kind: {
+      type: 'string',
+      enum: ['ClusterProviderConfig', 'ProviderConfig'],
+      default: 'ClusterProviderConfig',
+      description: 'Kind of the provider config; used only by namespaced managed resources.',
+    },
+  },
+});
+
+export const inputSchema = {
+  type: 'object',
+  required: ['apiVersion', 'kind'],
+  additionalProperties: false,
+  properties: {
+    apiVersion: { type: 'string', enum: [INPUT_API_VERSION] },
+    kind: { type: 'string', enum: [INPUT_KIND] },
+    metadata: { type: 'object' },
+    sql: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: {
+        providerConfigRef: providerConfigRef('provider-sql provider config used for every PostgreSQL object.'),
+        connectionSecretNamespace: {
+          type: 'string',
+          default: 'crossplane-system',
+          pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$',
+          description:
+            'Claim flavour: namespace where the Role writes its generated connection secret (not readable by tenants).',
+        },
+        sslMode: {
+          type: 'string',
+          enum: ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'],
+          default: 'require',
+          description: 'sslmode in the uri and jdbcUrl connection strings of the tenant Secret.',
+        },
+      },
+    },
+    naming: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      description:
+        'Templates for PostgreSQL identifiers. {namespace} and {name} are replaced, the result is mapped to ' +
+        '[a-z0-9_] and always ends in a hash of namespace and name, within 63 bytes.',
+      properties: {
+        databaseTemplate: { type: 'string', pattern: TEMPLATE, default: '{namespace}_{name}' },
+        roleTemplate: { type: 'string', pattern: TEMPLATE, default: '{namespace}_{name}' },
+      },
+    },
+    allowedExtensions: {
+      type: 'array',
+      default: [],
+      maxItems: 512,
+      description: 'Extensions tenants may request. Anything else is refused.',
+      items: { type: 'string', pattern: '^[a-z0-9_][a-z0-9_-]{0,62}$' },
+    },
+    secretsManager: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: {
+        providerConfigRef: providerConfigRef('AWS provider config for Secrets Manager.'),
+        region: { type: 'string', pattern: '^[a-z]{2}(-[a-z]+)+-\\d$', description: 'AWS region, e.g. eu-west-1.' },
+        nameTemplate: {
+          type: 'string',
+          default: 'tenantdb/{namespace}/{name}',
+          pattern: '^[A-Za-z0-9/_+=.@{}-]{1,256}$',
+          description: 'Name of the AWS secret; {namespace} and {name} are replaced.',
+        },
+        kmsKeyId: { type: 'string', pattern: '^[A-Za-z0-9:/_-]{1,2048}$', description: 'KMS key ARN, ID or alias.' },
+        recoveryWindowInDays: {
+          type: 'integer',
+          default: 30,
+          minimum: 7,
+          maximum: 30,
+          description: 'Days AWS keeps a deleted secret recoverable.',
+        },
+        tags: {
+          type: 'object',
+          default: {},
+          maxProperties: 40,
+          propertyNames: { pattern: '^[A-Za-z0-9 _.:/=+@-]{1,128}$' },
+          additionalProperties: { type: 'string', maxLength: 256 },
+        },
+      },
+    },
+  },
+} as const;
+
+const validateInput = compileSchema<FunctionInput>(inputSchema, 'input', 'reject');
+
+/** Validate and default the function input; a missing input is an error, not a guess. */
+export function parseInput(raw: unknown): { input: FunctionInput } | { error: string } {
+  if (raw === undefined || raw === null) {
+    return { error: `input: is required (apiVersion ${INPUT_API_VERSION}, kind ${INPUT_KIND})` };
+  }
+  const result = validateInput(raw);
+  if ('error' in result) return result;
+  const input = result.value;
+  for (const [field, template] of [
+    ['input.naming.databaseTemplate', input.naming.databaseTemplate],
+    ['input.naming.roleTemplate', input.naming.roleTemplate],
+    ['input.secretsManager.nameTemplate', input.secretsManager.nameTemplate],
+  ] as const) {
+    const problem = templateProblem(template);
+    if (problem) return { error: `${field}: ${problem}` };
+  }
+  return { input };
+}
+
+/**
+ * A template must name both the namespace and the name, or two tenants could
+ * share one database; and only the two known placeholders may appear.
+ */
+function templateProblem(template: string): string | undefined {
+  const placeholders = template.match(/\{[^}]*\}?/g) ?? [];
+  const unknown = placeholders.find((p) => p !== '{namespace}' && p !== '{name}');
+  if (unknown) return `unknown placeholder ${unknown}; use {namespace} and {name}`;
+  if (!template.includes('{namespace}') || !template.includes('{name}')) {
+    return 'must contain both {namespace} and {name}, so that tenants in different namespaces never share a name';
+  }
+  return undefined;
+}

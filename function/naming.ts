@@ -1,0 +1,79 @@
+/**
+ * Identifiers: PostgreSQL names and Kubernetes object names.
+ *
+ * PostgreSQL database and role names are global to a server while claims are
+ * per namespace, so every identifier is derived from both. Mapping Kubernetes
+ * names to [a-z0-9_] loses information ('a-b'/'c' and 'a'/'b-c' both read
+ * a_b_c), so every identifier ends in a hash of the exact (namespace, name)
+ * pair: the readable prefix is for people, the suffix is what keeps tenants
+ * apart. The hash is stable, so a name never changes between reconciles.
+ */
+import { createHash } from 'node:crypto';
+
+/** PostgreSQL's NAMEDATALEN - 1: longer identifiers are silently truncated by the server. */
+export const MAX_IDENTIFIER_BYTES = 63;
+const HASH_HEX = 10;
+
+/** RFC 1123 label: what Kubernetes allows for a namespace. */
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** RFC 1123 subdomain: what Kubernetes allows for most object names. */
+const OBJECT_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+export function isNamespace(value: unknown): value is string {
+  return typeof value === 'string' && NAMESPACE.test(value);
+}
+
+export function isObjectName(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 253 && OBJECT_NAME.test(value);
+}
+
+function hash(...parts: string[]): string {
+  // NUL cannot occur in a Kubernetes name, so the join is unambiguous.
+  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, HASH_HEX);
+}
+
+/**
+ * A PostgreSQL identifier for a tenant: the template with {namespace} and
+ * {name} replaced, mapped to [a-z0-9_], truncated to leave room for the hash
+ * suffix, always within 63 bytes and always starting with a letter.
+ */
+export function tenantIdentifier(template: string, namespace: string, name: string): string {
+  const rendered = template.replaceAll('{namespace}', namespace).replaceAll('{name}', name);
+  let prefix = rendered.toLowerCase().replace(/[^a-z0-9_]/g, '_').replace(/_+/g, '_').replace(/^_+|_+$/g, '');
+  if (!/^[a-z]/.test(prefix)) prefix = `t_${prefix}`;
+  prefix = prefix.slice(0, MAX_IDENTIFIER_BYTES - HASH_HEX - 1).replace(/_+$/, '');
+  return `${prefix}_${hash(namespace, name)}`;
+}
+
+/** Is this a name we could have produced (used to trust observed external names)? */
+export function isIdentifier(value: unknown): value is string {
+  return typeof value === 'string' && /^[a-z_][a-z0-9_]{0,62}$/.test(value);
+}
+
+/**
+ * A Kubernetes object name for something composed by an XR: `<xr>-<suffix>`,
+ * shortened with a hash when it would pass 63 characters (the label-value
+ * limit, which keeps the name usable in selectors too).
+ */
+export function childName(xrName: string, suffix: string): string {
+  const name = `${xrName}-${suffix}`;
+  if (name.length <= 63) return name;
+  const keep = 63 - suffix.length - HASH_HEX - 2;
+  return `${xrName.slice(0, keep).replace(/[-.]+$/, '')}-${hash(xrName)}-${suffix}`;
+}
+
+/**
+ * A SQL name made fit for the tail of a Kubernetes object name. Names that
+ * already fit are used as they are; any other is mapped ('_' to '-') and gets
+ * a short hash, so that 'a_b' and 'a-b' never share an object name.
+ */
+export function objectSuffix(sqlName: string): string {
+  if (/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(sqlName)) return sqlName;
+  const mapped = sqlName.replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  return mapped ? `${mapped}-${hash(sqlName).slice(0, 6)}` : hash(sqlName).slice(0, 6);
+}
+
+/** Replace {namespace} and {name} in a free-form template (AWS secret names). */
+export function fillTemplate(template: string, namespace: string, name: string): string {
+  return template.replaceAll('{namespace}', namespace).replaceAll('{name}', name);
+}

@@ -1,0 +1,55 @@
+/**
+ * What every managed resource shares: its name (and namespace when
+ * namespaced), the external-name annotation that pins the PostgreSQL or AWS
+ * name, the provider config, and the deletion semantics of its flavour.
+ */
+import type { ProviderConfigRef } from '../input.js';
+import type { DeletionPolicy } from '../spec.js';
+import type { Plan } from '../plan.js';
+import { EXTERNAL_NAME } from '../plan.js';
+
+export type KubeObject = Record<string, unknown> & { apiVersion: string; kind: string; metadata: Record<string, unknown> };
+
+export interface ManagedOptions {
+  group: string;
+  version: string;
+  kind: string;
+  name: string;
+  externalName?: string;
+  forProvider: Record<string, unknown>;
+  policy: DeletionPolicy;
+  providerConfigRef: ProviderConfigRef;
+  extraSpec?: Record<string, unknown>;
+}
+
+export function objectMeta(plan: Plan, name: string, annotations?: Record<string, string>): Record<string, unknown> {
+  const meta: Record<string, unknown> = { name };
+  if (plan.tenant.flavour.mrNamespace) meta.namespace = plan.tenant.flavour.mrNamespace;
+  if (annotations) meta.annotations = annotations;
+  return meta;
+}
+
+export function managed(plan: Plan, o: ManagedOptions): KubeObject {
+  const { flavour } = plan.tenant;
+  return {
+    apiVersion: `${o.group}/${o.version}`,
+    kind: o.kind,
+    metadata: objectMeta(plan, o.name, o.externalName ? { [EXTERNAL_NAME]: o.externalName } : undefined),
+    spec: {
+      forProvider: o.forProvider,
+      ...o.extraSpec,
+      providerConfigRef: flavour.providerConfigRef(o.providerConfigRef),
+      ...flavour.deletion(o.policy),
+    },
+  };
+}
+
+/** A provider-sql PostgreSQL managed resource. */
+export function sqlManaged(plan: Plan, o: Omit<ManagedOptions, 'group' | 'version' | 'providerConfigRef'>): KubeObject {
+  return managed(plan, {
+    ...o,
+    group: plan.tenant.flavour.sqlGroup,
+    version: 'v1alpha1',
+    providerConfigRef: plan.input.sql.providerConfigRef,
+  });
+}

@@ -1,0 +1,17 @@
+/**
+ * An extra schema in the tenant's database, owned by the tenant role (so it
+ * can create in it), with PUBLIC's usage revoked. Schemas hold tables, so they
+ * follow the database's deletion policy, and a Delete never cascades.
+ */
+import type { Plan } from '../plan.js';
+import { sqlManaged, type KubeObject } from './managed.js';
+
+export function schema(plan: Plan, name: string): KubeObject {
+  return sqlManaged(plan, {
+    kind: 'Schema',
+    name: plan.objects.schema(name),
+    externalName: name,
+    forProvider: { database: plan.database, role: plan.role, revokePublicOnSchema: true, dropBehavior: 'RESTRICT' },
+    policy: plan.policies.database,
+  });
+}

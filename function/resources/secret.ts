@@ -1,0 +1,57 @@
+/**
+ * The Kubernetes Secrets the function composes itself, in the tenant's
+ * namespace, in both flavours:
+ *
+ * - `<name>-secret`: what apps read. The keys username, password, endpoint and
+ *   port are the ones existing apps (and the old Helm chart) use; database,
+ *   uri and jdbcUrl are added for convenience.
+ * - `<name>-secretsmanager`: the RDS-style JSON for the AWS SecretVersion,
+ *   which can only read its value from a Kubernetes Secret key. It is kept out
+ *   of the app Secret so that `envFrom` on the app Secret stays clean.
+ *
+ * Values are written as base64 `data` (not stringData) so that what the
+ * function returns is exactly what the API server stores.
+ */
+import type { Credentials } from '../credentials.js';
+import { jdbcUrl, postgresUri, rdsSecretJson } from '../credentials.js';
+import type { Plan } from '../plan.js';
+import type { KubeObject } from './managed.js';
+
+export const AWS_SECRET_STRING_KEY = 'secretString';
+
+function b64(value: string): string {
+  return Buffer.from(value, 'utf8').toString('base64');
+}
+
+function kubeSecret(plan: Plan, name: string, data: Record<string, string>): KubeObject {
+  const encoded: Record<string, string> = {};
+  for (const [key, value] of Object.entries(data)) encoded[key] = b64(value);
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name,
+      namespace: plan.tenant.namespace,
+      labels: { 'app.kubernetes.io/managed-by': 'crossplane', 'tenantdb.platform.io/tenant': 'true' },
+    },
+    type: 'Opaque',
+    data: encoded,
+  };
+}
+
+export function credentialsSecret(plan: Plan, c: Credentials): KubeObject {
+  const sslMode = plan.input.sql.sslMode;
+  return kubeSecret(plan, plan.objects.secret, {
+    username: c.username,
+    password: c.password,
+    endpoint: c.endpoint,
+    port: c.port,
+    database: plan.database,
+    uri: postgresUri(c, plan.database, sslMode),
+    jdbcUrl: jdbcUrl(c, plan.database, sslMode),
+  });
+}
+
+export function awsSecretString(plan: Plan, c: Credentials): KubeObject {
+  return kubeSecret(plan, plan.objects.awsSecretString, { [AWS_SECRET_STRING_KEY]: rdsSecretJson(c, plan.database) });
+}

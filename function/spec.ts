@@ -1,0 +1,189 @@
+/**
+ * The TenantDatabase spec: its OpenAPI schema, its TypeScript shape, and how a
+ * raw XR spec becomes a validated, defaulted one.
+ *
+ * The schema below is the single source of truth for the API. `npm run generate`
+ * writes it into both XRDs (claim and namespaced flavour) and the function
+ * validates every request against the very same object, so what Kubernetes
+ * admits and what the function accepts cannot drift apart. Kubernetes-only
+ * keywords (`x-kubernetes-validations`) are ignored by ajv and enforced by the
+ * API server; everything the function relies on is also expressed in plain
+ * JSON Schema so that it holds even when a request bypasses the API server.
+ * Unknown fields are pruned, not refused, exactly as the API server does
+ * (structural schemas cannot say additionalProperties: false).
+ */
+import { compileSchema } from './validation.js';
+
+export type DeletionPolicy = 'Orphan' | 'Delete';
+
+export interface ExtensionSpec {
+  name: string;
+  version?: string;
+}
+
+export interface TenantDatabaseSpec {
+  deletionProtection: boolean;
+  roleDeletionPolicy: DeletionPolicy;
+  dbDeletionPolicy: DeletionPolicy;
+  extensions: ExtensionSpec[];
+  schemas: string[];
+  connectionLimit: number;
+  encoding?: string;
+  lcCollate?: string;
+  lcCType?: string;
+  passwordRotationTrigger?: string;
+  secretsManager: {
+    enabled: boolean;
+    deletionPolicy?: DeletionPolicy;
+  };
+}
+
+/** A PostgreSQL identifier the tenant may choose (schemas): lower case, no quoting needed. */
+const SQL_NAME = '^[a-z_][a-z0-9_]{0,62}$';
+/** Encoding and locale names as PostgreSQL spells them (e.g. UTF8, en_US.UTF-8, C). */
+const LOCALE = '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$';
+const IMMUTABLE = (field: string) => ({
+  rule: 'self == oldSelf',
+  message: `${field} is immutable: PostgreSQL fixes it when the database is created`,
+});
+
+const deletionPolicy = (description: string) => ({
+  type: 'string',
+  enum: ['Orphan', 'Delete'],
+  default: 'Orphan',
+  description,
+});
+
+export const specSchema = {
+  type: 'object',
+  description: 'A PostgreSQL database, login role and credentials for one application.',
+  properties: {
+    deletionProtection: {
+      type: 'boolean',
+      default: true,
+      description:
+        'Refuse deletion of the database, the role and this resource while true (Crossplane Usages). ' +
+        'Switch to false, and wait for it to be applied, before deleting.',
+    },
+    roleDeletionPolicy: deletionPolicy(
+      'Orphan keeps the PostgreSQL role (and its grants and AWS secret) when this resource is deleted; Delete drops it.',
+    ),
+    dbDeletionPolicy: deletionPolicy(
+      'Orphan keeps the PostgreSQL database (and its data) when this resource is deleted; Delete drops it.',
+    ),
+    extensions: {
+      type: 'array',
+      maxItems: 256,
+      default: [],
+      description: 'PostgreSQL extensions to create in the database. Each must be allowed by the platform.',
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
+      items: {
+        type: 'object',
+        required: ['name'],
+        properties: {
+          name: { type: 'string', pattern: '^[a-z0-9_][a-z0-9_-]{0,62}$', description: 'Extension name, e.g. pgcrypto.' },
+          version: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,32}$', description: 'Extension version; the server default when omitted.' },
+        },
+      },
+    },
+    schemas: {
+      type: 'array',
+      maxItems: 256,
+      default: [],
+      description: 'Extra schemas to create in the database, owned by the tenant role.',
+      'x-kubernetes-list-type': 'set',
+      items: { type: 'string', pattern: SQL_NAME, not: { enum: ['public', 'information_schema'] } },
+    },
+    connectionLimit: {
+      type: 'integer',
+      minimum: -1,
+      maximum: 10000,
+      default: -1,
+      description: 'Maximum concurrent connections of the tenant role; -1 means no limit.',
+    },
+    encoding: {
+      type: 'string',
+      pattern: LOCALE,
+      description: 'Database encoding (e.g. UTF8). Immutable after creation.',
+      'x-kubernetes-validations': [IMMUTABLE('encoding')],
+    },
+    lcCollate: {
+      type: 'string',
+      pattern: LOCALE,
+      description: 'LC_COLLATE of the database. Immutable after creation.',
+      'x-kubernetes-validations': [IMMUTABLE('lcCollate')],
+    },
+    lcCType: {
+      type: 'string',
+      pattern: LOCALE,
+      description: 'LC_CTYPE of the database. Immutable after creation.',
+      'x-kubernetes-validations': [IMMUTABLE('lcCType')],
+    },
+    passwordRotationTrigger: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9_.:-]{1,63}$',
+      description: 'Change this value (e.g. to a date) to have provider-sql generate a new password.',
+    },
+    secretsManager: {
+      type: 'object',
+      default: {},
+      description: 'Copy of the credentials in AWS Secrets Manager.',
+      properties: {
+        enabled: { type: 'boolean', default: true, description: 'Create the AWS Secrets Manager secret.' },
+        deletionPolicy: {
+          type: 'string',
+          enum: ['Orphan', 'Delete'],
+          description: 'What happens to the AWS secret on deletion; follows roleDeletionPolicy when omitted.',
+        },
+      },
+    },
+  },
+  'x-kubernetes-validations': [
+    {
+      rule: "!has(oldSelf.encoding) || has(self.encoding)",
+      message: 'encoding is immutable: PostgreSQL fixes it when the database is created',
+    },
+    {
+      rule: "!has(oldSelf.lcCollate) || has(self.lcCollate)",
+      message: 'lcCollate is immutable: PostgreSQL fixes it when the database is created',
+    },
+    {
+      rule: "!has(oldSelf.lcCType) || has(self.lcCType)",
+      message: 'lcCType is immutable: PostgreSQL fixes it when the database is created',
+    },
+  ],
+} as const;
+
+/** The non-secret facts the function reports back; also written into the XRDs. */
+export const statusSchema = {
+  type: 'object',
+  properties: {
+    database: { type: 'string', description: 'PostgreSQL database name.' },
+    role: { type: 'string', description: 'PostgreSQL login role name.' },
+    secretName: { type: 'string', description: 'Kubernetes Secret holding the credentials, in this namespace.' },
+    awsSecretName: { type: 'string', description: 'Name of the AWS Secrets Manager secret.' },
+    awsSecretArn: { type: 'string', description: 'ARN of the AWS Secrets Manager secret, once known.' },
+    deletionProtection: { type: 'boolean' },
+    roleDeletionPolicy: { type: 'string' },
+    dbDeletionPolicy: { type: 'string' },
+    notReady: {
+      type: 'array',
+      description: 'Composed resources that are not ready yet, with the reason when known.',
+      items: { type: 'string' },
+    },
+  },
+} as const;
+
+const validateSpec = compileSchema<TenantDatabaseSpec>(specSchema, 'spec', 'prune');
+
+/**
+ * Validate and default a raw XR spec. Returns the spec or a message naming the
+ * offending field; never throws. The input is copied, never mutated.
+ */
+export function parseSpec(raw: unknown): { spec: TenantDatabaseSpec } | { error: string } {
+  if (raw === undefined || raw === null) return { error: 'spec: is required' };
+  const result = validateSpec(raw);
+  if ('error' in result) return result;
+  return { spec: result.value };
+}
