@@ -1,0 +1,50 @@
+/**
+ * The table-driven cases of test/cases/*.yaml, run through compose() exactly
+ * as Crossplane would call it, each rendered object checked against the real
+ * CRD schema of its kind.
+ */
+import { describe, expect, it } from 'vitest';
+import { Severity } from '@crossplane-org/function-sdk-typescript';
+import { compose } from '../function/compose.js';
+import { loadCases, mismatches, requestFor } from './support/cases.js';
+import { CrdValidator } from './support/crds.js';
+import { CRDS, requireShared } from './support/shared.js';
+import { join } from 'node:path';
+
+const haveCrds = requireShared(CRDS);
+const crds = haveCrds
+  ? new CrdValidator(['provider-sql', 'provider-aws-secretsmanager', 'crossplane'].map((d) => join(CRDS, d)))
+  : undefined;
+
+describe.skipIf(!haveCrds)('compose cases (test/cases)', () => {
+  for (const c of loadCases()) {
+    it(`${c.file}: ${c.reason}`, () => {
+      const req = requestFor(c);
+      const rsp = compose(req);
+      const fatal = rsp.results.filter((r) => r.severity === Severity.SEVERITY_FATAL);
+      const desired = rsp.desired?.resources ?? {};
+
+      if (c.expect.fatal) {
+        expect(fatal, 'exactly one Fatal result').toHaveLength(1);
+        expect(fatal[0]!.message).toContain(c.expect.fatal);
+        expect(Object.keys(desired), 'a Fatal response carries no desired resources').toEqual([]);
+        return;
+      }
+      expect(fatal.map((r) => r.message)).toEqual([]);
+      for (const [key, partial] of Object.entries(c.expect.resources ?? {})) {
+        if (partial === null) {
+          expect(desired[key], `${key} must be absent`).toBeUndefined();
+          continue;
+        }
+        expect(desired[key], `${key} must be rendered`).toBeDefined();
+        expect(mismatches(partial, { ...desired[key]!.resource, ready: desired[key]!.ready }, key)).toEqual([]);
+      }
+      for (const key of c.expect.absent ?? []) expect(desired[key], `${key} must be absent`).toBeUndefined();
+      if (c.expect.status) expect(mismatches(c.expect.status, rsp.desired?.composite?.resource?.status, 'status')).toEqual([]);
+      if (c.expect.condition) expect(mismatches(c.expect.condition, rsp.conditions[0], 'condition')).toEqual([]);
+
+      for (const res of Object.values(desired)) expect(crds!.errors(res.resource!)).toEqual([]);
+      expect(JSON.stringify(compose(requestFor(c))), 'same request, same bytes').toBe(JSON.stringify(rsp));
+    });
+  }
+});

@@ -1,0 +1,84 @@
+/**
+ * Table-driven cases in YAML (test/cases/*.yaml): a request built from the
+ * real examples and Compositions, plus patches, and the expected result as a
+ * partial match. One file, one behaviour, each with a `reason`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
+import { buildRequest, compositionInput, loadYaml, observedResources, xrFor, type Obj } from '../../scripts/request.js';
+import { repoPath } from './shared.js';
+
+export interface Case {
+  file: string;
+  reason: string;
+  flavour: 'claim' | 'namespaced';
+  xr: string;
+  patch?: Obj;
+  /** Patch applied to the XR after Crossplane built it from the claim. */
+  xrPatch?: Obj;
+  input?: Obj;
+  observed?: string;
+  /** Patches applied to observed composed resources, by composition resource name. */
+  observedPatch?: Obj;
+  expect: {
+    fatal?: string;
+    resources?: Obj;
+    absent?: string[];
+    status?: Obj;
+    condition?: Obj;
+  };
+}
+
+/** Objects merge key by key, arrays and scalars replace, null removes. */
+export function merge(base: unknown, patch: unknown): unknown {
+  if (patch === null) return undefined;
+  if (typeof patch !== 'object' || Array.isArray(patch) || typeof base !== 'object' || base === null || Array.isArray(base)) {
+    return structuredClone(patch);
+  }
+  const out: Obj = { ...(base as Obj) };
+  for (const [k, v] of Object.entries(patch as Obj)) {
+    const merged = merge(out[k], v);
+    if (merged === undefined) delete out[k];
+    else out[k] = merged;
+  }
+  return out;
+}
+
+/** Paths where `actual` differs from the partial `expected`; empty when it matches. */
+export function mismatches(expected: unknown, actual: unknown, path = ''): string[] {
+  if (expected === null) return actual === undefined || actual === null ? [] : [`${path}: expected absent, got ${JSON.stringify(actual)}`];
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual) || actual.length !== expected.length) {
+      return [`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`];
+    }
+    return expected.flatMap((e, i) => mismatches(e, actual[i], `${path}[${i}]`));
+  }
+  if (typeof expected === 'object') {
+    if (typeof actual !== 'object' || actual === null) return [`${path}: expected an object, got ${JSON.stringify(actual)}`];
+    return Object.entries(expected as Obj).flatMap(([k, v]) => mismatches(v, (actual as Obj)[k], `${path}.${k}`));
+  }
+  return expected === actual ? [] : [`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`];
+}
+
+export function loadCases(dir = repoPath('test/cases')): Case[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((file) => ({ flavour: 'claim', ...parse(readFileSync(join(dir, file), 'utf8')), file }) as Case);
+}
+
+export function requestFor(c: Pick<Case, 'flavour' | 'xr' | 'patch' | 'xrPatch' | 'input' | 'observed' | 'observedPatch'>): RunFunctionRequest {
+  const [doc] = loadYaml(repoPath(c.xr));
+  const patched = merge(doc, c.patch ?? {}) as Obj;
+  const [composition] = loadYaml(repoPath(`compositions/${c.flavour}.yaml`));
+  const input = merge(compositionInput(composition!), c.input ?? {}) as Obj;
+  const observed = c.observed ? observedResources(loadYaml(repoPath(c.observed))) : {};
+  for (const [key, patch] of Object.entries(c.observedPatch ?? {})) {
+    if (patch === null) delete observed[key];
+    else observed[key] = { resource: merge(observed[key]?.resource ?? {}, patch) as Obj, connectionDetails: observed[key]?.connectionDetails ?? {}, ready: 0 };
+  }
+  const xr = merge(xrFor(patched, c.flavour), c.xrPatch ?? {}) as Obj;
+  return buildRequest(xr, input, observed);
+}
