@@ -168,9 +168,17 @@ function statusFor(plan: Plan, observed: Observed, notReady: string[]): Record<s
   return status;
 }
 
-/** Remove every occurrence of the password from a message: observed error texts are not ours. */
+/**
+ * Remove the password, in every form it could take (raw, URL-escaped,
+ * base64), from a message: observed error texts are not ours to trust.
+ */
 function redact(text: string, credentials: Credentials | undefined): string {
-  return credentials?.password ? text.split(credentials.password).join('[redacted]') : text;
+  const password = credentials?.password;
+  if (!password) return text;
+  const forms = new Set([password, encodeURIComponent(password), Buffer.from(password).toString('base64')]);
+  let out = text;
+  for (const form of forms) out = out.split(form).join('[redacted]');
+  return out;
 }
 
 function render(req: RunFunctionRequest): RunFunctionResponse {

@@ -12,7 +12,10 @@ import {
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
 
-export const MAIN = fileURLToPath(new URL('../function/main.js', import.meta.url));
+/** The compiled server, whether this module runs compiled (dist/scripts) or from source (vitest). */
+export const MAIN = fileURLToPath(
+  new URL(import.meta.url.includes('/dist/scripts/') ? '../function/main.js' : '../dist/function/main.js', import.meta.url),
+);
 
 export interface RunningFunction {
   process: ChildProcess;

@@ -98,8 +98,10 @@ export class CrdValidator {
   errors(obj: Schema): string[] {
     const fn = this.validator(String(obj?.apiVersion), String(obj?.kind));
     if (!fn) return [`no CRD for ${obj?.apiVersion} ${obj?.kind}`];
-    if (fn(obj)) return [];
-    return (fn.errors ?? []).map((e) => `${obj.kind} ${obj.metadata?.name}: ${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
+    const valid = (fn as (data: unknown) => boolean)(obj);
+    if (valid) return [];
+    const label = `${String(obj.kind)} ${String(obj.metadata?.name)}`;
+    return (fn.errors ?? []).map((e) => `${label}: ${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
   }
 
   scopeOf(apiVersion: string, kind: string): string | undefined {
