@@ -26,6 +26,7 @@ import { EXTERNAL_NAME, makePlan, type Plan } from './plan.js';
 import { readiness } from './readiness.js';
 import { parseSpec, type TenantDatabaseSpec } from './spec.js';
 import { canonical } from './canonical.js';
+import { tooDeepAt } from './validation.js';
 import type { KubeObject } from './resources/managed.js';
 import { database } from './resources/database.js';
 import { role } from './resources/role.js';
@@ -181,8 +182,20 @@ function redact(text: string, credentials: Credentials | undefined): string {
   return out;
 }
 
+/** Pass-through objects from earlier pipeline steps are sorted recursively; bound their depth first. */
+const MAX_PASS_THROUGH_DEPTH = 1000;
+
 function render(req: RunFunctionRequest): RunFunctionResponse {
   const { tenant, spec, input } = validated(req);
+  const passThrough: [string, unknown][] = [
+    ...Object.entries(req.desired?.resources ?? {}).map(([key, r]): [string, unknown] => [`desired.resources["${key.slice(0, 64)}"]`, r?.resource]),
+    ['desired.composite', req.desired?.composite?.resource],
+    ['context', req.context],
+  ];
+  for (const [where, value] of passThrough) {
+    const deep = tooDeepAt(value, MAX_PASS_THROUGH_DEPTH);
+    if (deep !== undefined) fail(`${where}${deep.slice(0, 200)}: nested more than ${MAX_PASS_THROUGH_DEPTH} levels deep`);
+  }
   const observed: Observed = req.observed?.resources ?? {};
   const names = { database: externalName(observed.database), role: externalName(observed.role) };
   const provisional = makePlan(tenant, spec, input, names, undefined);

@@ -10,8 +10,10 @@
  * Used by main.ts, the render command, the tests and the benchmark, so all of
  * them exercise exactly the server that ships.
  */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { FunctionRunner, getServer, type Logger, type RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { compose } from './compose.js';
@@ -41,11 +43,36 @@ export function serverCredentials(opts: ServerOptions): grpc.ServerCredentials {
   const ca = readTlsFile(opts.tlsServerCertsDir, 'ca.crt');
   const cert = readTlsFile(opts.tlsServerCertsDir, 'tls.crt');
   const key = readTlsFile(opts.tlsServerCertsDir, 'tls.key');
+  validateTlsMaterial(opts.tlsServerCertsDir, ca, cert, key);
   try {
     // true: refuse any client that does not present a certificate signed by ca.crt.
     return grpc.ServerCredentials.createSsl(ca, [{ private_key: key, cert_chain: cert }], true);
   } catch (error) {
     throw new StartupError(`invalid TLS material in ${opts.tlsServerCertsDir}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * grpc-js only parses the PEM files when it binds (so junk surfaced as a
+ * misleading "cannot listen on ..."), and Node silently ignores a ca.crt that
+ * holds no certificate (so the server would start and refuse every client).
+ * Check each file up front and name the one that is wrong.
+ */
+function validateTlsMaterial(dir: string, ca: Buffer, cert: Buffer, key: Buffer): void {
+  const check = (file: string, parse: () => unknown) => {
+    try {
+      parse();
+    } catch (error) {
+      throw new StartupError(`invalid TLS file ${join(dir, file)}: ${(error as Error).message}`);
+    }
+  };
+  check('ca.crt', () => new X509Certificate(ca));
+  check('tls.crt', () => new X509Certificate(cert));
+  check('tls.key', () => createPrivateKey(key));
+  try {
+    createSecureContext({ ca, cert, key });
+  } catch (error) {
+    throw new StartupError(`invalid TLS material in ${dir} (tls.crt and tls.key): ${(error as Error).message}`);
   }
 }
 

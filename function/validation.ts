@@ -18,6 +18,36 @@ const strictAjv = new Ajv(options);
  */
 const pruningAjv = new Ajv({ ...options, removeAdditional: 'all' });
 
+/** Deeper than any schema here; Kubernetes objects nest a few dozen levels at most. */
+export const MAX_DEPTH = 64;
+
+interface PathLink {
+  key: string;
+  parent?: PathLink;
+}
+
+function render(link: PathLink | undefined): string {
+  const keys: string[] = [];
+  for (let l = link; l; l = l.parent) keys.unshift(l.key);
+  return keys.map((k) => (/^\d+$/.test(k) ? `[${k}]` : `.${k.slice(0, 64)}`)).join('');
+}
+
+/**
+ * Where a JSON-like value first nests deeper than `limit` (a path such as
+ * `.a.b[0]`), or undefined. Iterative, so that a hostile request cannot
+ * overflow the stack while being measured; the path is only built on failure.
+ */
+export function tooDeepAt(value: unknown, limit: number): string | undefined {
+  const stack: [unknown, number, PathLink | undefined][] = [[value, 0, undefined]];
+  while (stack.length) {
+    const [node, depth, link] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= limit) return render(link);
+    for (const [key, child] of Object.entries(node as Record<string, unknown>)) stack.push([child, depth + 1, { key, parent: link }]);
+  }
+  return undefined;
+}
+
 export type Validated<T> = { value: T } | { error: string };
 
 /** Render an ajv instance path (/a/0/b) as a YAML path (root.a[0].b). */
@@ -70,6 +100,11 @@ export function compileSchema<T>(
 ): (raw: unknown) => Validated<T> {
   const validate = (unknownFields === 'prune' ? pruningAjv : strictAjv).compile(schema);
   return (raw) => {
+    const deep = tooDeepAt(raw, MAX_DEPTH);
+    if (deep !== undefined) {
+      const where = deep.length > 120 ? `${deep.slice(0, 120)}...` : deep;
+      return { error: `${root}${where}: nested more than ${MAX_DEPTH} levels deep` };
+    }
     let copy: unknown;
     try {
       copy = structuredClone(raw);
