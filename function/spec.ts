@@ -164,9 +164,9 @@ export const statusSchema = {
     secretName: { type: 'string', description: 'Kubernetes Secret holding the credentials, in this namespace.' },
     awsSecretName: { type: 'string', description: 'Name of the AWS Secrets Manager secret.' },
     awsSecretArn: { type: 'string', description: 'ARN of the AWS Secrets Manager secret, once known.' },
-    deletionProtection: { type: 'boolean' },
-    roleDeletionPolicy: { type: 'string' },
-    dbDeletionPolicy: { type: 'string' },
+    deletionProtection: { type: 'boolean', description: 'Whether deletion protection (Usages) is in force.' },
+    roleDeletionPolicy: { type: 'string', description: 'The role deletion policy in force.' },
+    dbDeletionPolicy: { type: 'string', description: 'The database deletion policy in force.' },
     notReady: {
       type: 'array',
       description: 'Composed resources that are not ready yet, with the reason when known.',
