@@ -22,7 +22,8 @@ import {
 import { fromConnectionDetails, fromSecretData, type Credentials } from './credentials.js';
 import { identifyTenant, type Tenant } from './flavour.js';
 import { parseInput, type FunctionInput } from './input.js';
-import { EXTERNAL_NAME, makePlan, type Plan } from './plan.js';
+import { EXTERNAL_NAME, makePlan, type ObservedNames, type Plan } from './plan.js';
+import { isIdentifier } from './naming.js';
 import { readiness } from './readiness.js';
 import { parseSpec, type TenantDatabaseSpec } from './spec.js';
 import { canonical } from './canonical.js';
@@ -103,6 +104,33 @@ function validated(req: RunFunctionRequest): { tenant: Tenant; spec: TenantDatab
     fail('input.secretsManager.region: is required while spec.secretsManager.enabled is true');
   }
   return { tenant, spec, input };
+}
+
+export const ADOPT_DATABASE_ANNOTATION = 'tenantdb.platform.io/database-name';
+export const ADOPT_ROLE_ANNOTATION = 'tenantdb.platform.io/role-name';
+/** Names a tenant may never adopt: the server's own databases and the cloud provider's roles. */
+const RESERVED = /^(postgres|template0|template1|rdsadmin|pg_.*|rds.*|aws.*|azure.*|cloudsql.*)$/;
+
+/**
+ * Existing database and role names a claim asks to adopt (migration from the
+ * Helm chart), validated; an error when the platform has not enabled adoption,
+ * since silently creating a new, empty database would point the app at it.
+ */
+function adoptedNames(xr: Record<string, unknown> | undefined, input: FunctionInput): ObservedNames {
+  const annotations = ((xr?.metadata as Record<string, unknown> | undefined)?.annotations ?? {}) as Record<string, unknown>;
+  const out: ObservedNames = {};
+  for (const [key, annotation] of [['database', ADOPT_DATABASE_ANNOTATION], ['role', ADOPT_ROLE_ANNOTATION]] as const) {
+    const value = annotations[annotation];
+    if (value === undefined) continue;
+    const field = `metadata.annotations["${annotation}"]`;
+    if (!input.adoption.enabled) {
+      fail(`${field}: adopting an existing database is not enabled on this platform (function input adoption.enabled)`);
+    }
+    if (!isIdentifier(value)) fail(`${field}: must be a PostgreSQL identifier matching ^[a-z_][a-z0-9_]{0,62}$`);
+    if (RESERVED.test(value)) fail(`${field}: "${value}" is reserved and cannot be adopted`);
+    out[key] = value;
+  }
+  return out;
 }
 
 function externalName(observed: Resource | undefined): string | undefined {
@@ -197,7 +225,11 @@ function render(req: RunFunctionRequest): RunFunctionResponse {
     if (deep !== undefined) fail(`${where}${deep.slice(0, 200)}: nested more than ${MAX_PASS_THROUGH_DEPTH} levels deep`);
   }
   const observed: Observed = req.observed?.resources ?? {};
-  const names = { database: externalName(observed.database), role: externalName(observed.role) };
+  const adopted = adoptedNames(req.observed?.composite?.resource, input);
+  const names = {
+    database: externalName(observed.database) ?? adopted.database,
+    role: externalName(observed.role) ?? adopted.role,
+  };
   const provisional = makePlan(tenant, spec, input, names, undefined);
   const plan = makePlan(tenant, spec, input, names, observedCredentials(observed, provisional.role));
   const objects = composedObjects(plan, observed);

@@ -32,6 +32,7 @@ export interface FunctionInput {
     roleTemplate: string;
   };
   allowedExtensions: string[];
+  adoption: { enabled: boolean };
   secretsManager: {
     providerConfigRef: ProviderConfigRef;
     region?: string;
@@ -107,6 +108,18 @@ export const inputSchema = {
       maxItems: 512,
       description: 'Extensions tenants may request. Anything else is refused.',
       items: { type: 'string', pattern: '^[a-z0-9_][a-z0-9_-]{0,62}$' },
+    },
+    adoption: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      description:
+        'Adopting existing databases (migration from the Helm chart): claims may name them with the annotations ' +
+        'tenantdb.platform.io/database-name and tenantdb.platform.io/role-name. Any tenant could then name any ' +
+        'database: enable it only while migrating, or where only platform engineers create claims.',
+      properties: {
+        enabled: { type: 'boolean', default: false },
+      },
     },
     secretsManager: {
       type: 'object',

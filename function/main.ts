@@ -5,6 +5,8 @@
  * exit when it cannot start, and a graceful stop on SIGTERM that lets every
  * in-flight call finish.
  */
+import { format } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
 import { helpText, parseArgs } from '@crossplane-org/function-sdk-typescript';
 import { pino } from 'pino';
 import { shutdown, startServer, StartupError } from './server.js';
@@ -37,6 +39,14 @@ async function main(argv: string[]): Promise<void> {
     level: args.debug ? 'debug' : 'info',
     base: undefined,
     formatters: { level: (label) => ({ severity: label.toUpperCase() }) },
+  });
+  // grpc-js writes its own diagnostics to stderr as bare "E ..." lines (a failed bind
+  // adds one before our message); keep them as structured log lines on stdout, so
+  // stderr holds only the one line an operator needs.
+  grpc.setLogger({
+    error: (...parts: unknown[]) => logger.warn({ source: 'grpc-js' }, format(...parts)),
+    info: (...parts: unknown[]) => logger.info({ source: 'grpc-js' }, format(...parts)),
+    debug: (...parts: unknown[]) => logger.debug({ source: 'grpc-js' }, format(...parts)),
   });
   const address = args.address ?? '0.0.0.0:9443';
   const { server, port } = await startServer({ address, insecure: args.insecure === true, tlsServerCertsDir }, logger);

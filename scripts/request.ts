@@ -37,6 +37,8 @@ export function claimToXr(claim: Obj): Obj {
     kind: XR_KIND_CLAIM_FLAVOUR,
     metadata: {
       name: xrName,
+      // Crossplane propagates the claim's annotations to its XR.
+      ...(claim.metadata?.annotations ? { annotations: structuredClone(claim.metadata.annotations) } : {}),
       labels: { [CLAIM_NAME_LABEL]: name, [CLAIM_NAMESPACE_LABEL]: namespace, 'crossplane.io/composite': xrName },
     },
     spec: {
