@@ -140,12 +140,38 @@ function externalName(observed: Resource | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** Credentials from the Role's connection details, else from the Secret rendered before. */
-function observedCredentials(observed: Observed, roleName: string): Credentials | undefined {
+/** The key under which the function asks Crossplane for the Role's connection secret. */
+export const ROLE_CONNECTION_REQUIREMENT = 'role-connection-secret';
+
+/**
+ * Credentials, from the first source that has them: the Role's connection
+ * details as Crossplane passes them; the Role's connection secret itself,
+ * which the function requires from Crossplane (so it does not depend on
+ * connection-detail propagation, which modern XRs do not get); the Secret the
+ * function rendered before.
+ */
+function observedCredentials(req: RunFunctionRequest, observed: Observed, roleName: string): Credentials | undefined {
+  const required = req.requiredResources?.[ROLE_CONNECTION_REQUIREMENT]?.items?.[0]?.resource as Record<string, unknown> | undefined;
   const found =
     fromConnectionDetails(observed.role?.connectionDetails) ??
+    fromSecretData(required?.data) ??
     fromSecretData((observed.secret?.resource as Record<string, unknown> | undefined)?.data);
   return found && { ...found, username: found.username || roleName };
+}
+
+function requirements(plan: Plan): RunFunctionResponse['requirements'] {
+  return {
+    extraResources: {},
+    resources: {
+      [ROLE_CONNECTION_REQUIREMENT]: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        matchName: plan.objects.roleConnectionSecret,
+        namespace: plan.objects.roleConnectionSecretNamespace,
+      },
+    },
+    schemas: {},
+  };
 }
 
 /** Every composed object for this plan, keyed by composed-resource name, in a fixed order. */
@@ -231,7 +257,7 @@ function render(req: RunFunctionRequest): RunFunctionResponse {
     role: externalName(observed.role) ?? adopted.role,
   };
   const provisional = makePlan(tenant, spec, input, names, undefined);
-  const plan = makePlan(tenant, spec, input, names, observedCredentials(observed, provisional.role));
+  const plan = makePlan(tenant, spec, input, names, observedCredentials(req, observed, provisional.role));
   const objects = composedObjects(plan, observed);
 
   const desired: Record<string, Resource> = { ...(req.desired?.resources ?? {}) };
@@ -260,7 +286,7 @@ function render(req: RunFunctionRequest): RunFunctionResponse {
     desired: { composite, resources: desired },
     results: [],
     context: req.context,
-    requirements: undefined,
+    requirements: requirements(plan),
     conditions: [
       {
         type: CONDITION_TYPE,

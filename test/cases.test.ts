@@ -41,6 +41,7 @@ describe.skipIf(!haveCrds)('compose cases (test/cases)', () => {
       }
       for (const key of c.expect.absent ?? []) expect(desired[key], `${key} must be absent`).toBeUndefined();
       if (c.expect.status) expect(mismatches(c.expect.status, rsp.desired?.composite?.resource?.status, 'status')).toEqual([]);
+      if (c.expect.requirements) expect(mismatches(c.expect.requirements, rsp.requirements, 'requirements')).toEqual([]);
       if (c.expect.condition) expect(mismatches(c.expect.condition, rsp.conditions[0], 'condition')).toEqual([]);
 
       for (const res of Object.values(desired)) expect(crds!.errors(res.resource!)).toEqual([]);

@@ -20,6 +20,8 @@ export interface Case {
   xrPatch?: Obj;
   input?: Obj;
   observed?: string;
+  /** Resources Crossplane fetched because the function required them, by requirement name. */
+  required?: Record<string, Obj[]>;
   /** Patches applied to observed composed resources, by composition resource name. */
   observedPatch?: Obj;
   expect: {
@@ -28,6 +30,7 @@ export interface Case {
     absent?: string[];
     status?: Obj;
     condition?: Obj;
+    requirements?: Obj;
   };
 }
 
@@ -69,7 +72,7 @@ export function loadCases(dir = repoPath('test/cases')): Case[] {
     .map((file) => ({ flavour: 'claim', ...parse(readFileSync(join(dir, file), 'utf8')), file }) as Case);
 }
 
-export function requestFor(c: Pick<Case, 'flavour' | 'xr' | 'patch' | 'xrPatch' | 'input' | 'observed' | 'observedPatch'>): RunFunctionRequest {
+export function requestFor(c: Pick<Case, 'flavour' | 'xr' | 'patch' | 'xrPatch' | 'input' | 'observed' | 'observedPatch' | 'required'>): RunFunctionRequest {
   const [doc] = loadYaml(repoPath(c.xr));
   const patched = merge(doc, c.patch ?? {}) as Obj;
   const [composition] = loadYaml(repoPath(`compositions/${c.flavour}.yaml`));
@@ -80,5 +83,9 @@ export function requestFor(c: Pick<Case, 'flavour' | 'xr' | 'patch' | 'xrPatch' 
     else observed[key] = { resource: merge(observed[key]?.resource ?? {}, patch) as Obj, connectionDetails: observed[key]?.connectionDetails ?? {}, ready: 0 };
   }
   const xr = merge(xrFor(patched, c.flavour), c.xrPatch ?? {}) as Obj;
-  return buildRequest(xr, input, observed);
+  const req = buildRequest(xr, input, observed);
+  for (const [key, items] of Object.entries(c.required ?? {})) {
+    req.requiredResources[key] = { items: items.map((resource) => ({ resource, connectionDetails: {}, ready: 0 })) };
+  }
+  return req;
 }
