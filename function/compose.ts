@@ -187,7 +187,12 @@ function composedObjects(plan: Plan, observed: Observed): Record<string, KubeObj
 
   const c = plan.credentials;
   if (c) out.secret = credentialsSecret(plan, c);
-  else if (observed.secret) fail('internal error: credentials Secret observed but unreadable; refusing to drop it');
+  else if (observed.secret) {
+    fail(
+      `observed.resources["secret"]: Secret ${plan.objects.secret} holds no password and the Role published none; ` +
+        'refusing to drop it (set spec.passwordRotationTrigger to have a new password generated)',
+    );
+  }
 
   const region = plan.input.secretsManager.region;
   if (plan.spec.secretsManager.enabled && region) {
@@ -196,7 +201,10 @@ function composedObjects(plan: Plan, observed: Observed): Record<string, KubeObj
       out['aws-secret-string'] = awsSecretString(plan, c);
       out['aws-secret-version'] = awsSecretVersion(plan, region);
     } else if (observed['aws-secret-version'] || observed['aws-secret-string']) {
-      fail('credentials are not available, yet the AWS secret version exists; refusing to drop it (check the Role\'s connection secret)');
+      fail(
+        'observed.resources["aws-secret-version"]: credentials are not available, yet the AWS secret version exists; ' +
+          "refusing to drop it (check the Role's connection secret)",
+      );
     }
   }
   if (plan.spec.deletionProtection) Object.assign(out, usages(plan, db, rl));
@@ -256,8 +264,8 @@ function render(req: RunFunctionRequest): RunFunctionResponse {
     database: externalName(observed.database) ?? adopted.database,
     role: externalName(observed.role) ?? adopted.role,
   };
-  const provisional = makePlan(tenant, spec, input, names, undefined);
-  const plan = makePlan(tenant, spec, input, names, observedCredentials(req, observed, provisional.role));
+  const named = makePlan(tenant, spec, input, names);
+  const plan: Plan = { ...named, credentials: observedCredentials(req, observed, named.role) };
   const objects = composedObjects(plan, observed);
 
   const desired: Record<string, Resource> = { ...(req.desired?.resources ?? {}) };

@@ -41,6 +41,7 @@ export interface Plan {
     grant: DeletionPolicy;
     awsSecret: DeletionPolicy;
   };
+  /** Filled in once the names are known: the Role's name is the fallback username. */
   credentials?: Credentials;
 }
 
@@ -55,7 +56,6 @@ export function makePlan(
   spec: TenantDatabaseSpec,
   input: FunctionInput,
   observed: ObservedNames,
-  credentials: Credentials | undefined,
 ): Plan {
   const { namespace, name, xrName, flavour } = tenant;
   const database = isIdentifier(observed.database)
@@ -91,6 +91,5 @@ export function makePlan(
       grant: orphanedData ? 'Orphan' : 'Delete',
       awsSecret: spec.secretsManager.deletionPolicy ?? spec.roleDeletionPolicy,
     },
-    credentials,
   };
 }
