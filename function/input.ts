@@ -134,7 +134,7 @@ export const inputSchema = {
           pattern: '^[A-Za-z0-9/_+=.@{}-]{1,256}$',
           description: 'Name of the AWS secret; {namespace} and {name} are replaced.',
         },
-        kmsKeyId: { type: 'string', pattern: '^[A-Za-z0-9:/_-]{1,2048}$', description: 'KMS key ARN, ID or alias.' },
+        kmsKeyId: { type: 'string', pattern: '^[A-Za-z0-9:/_-]+$', maxLength: 2048, description: 'KMS key ARN, ID or alias.' },
         recoveryWindowInDays: {
           type: 'integer',
           default: 30,
