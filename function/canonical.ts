@@ -1,11 +1,13 @@
 /**
- * Canonical key order for everything the function returns.
+ * Canonical key order for what the function passes through.
  *
- * Protobuf Structs are encoded in JavaScript insertion order, so a request
- * whose objects arrive with keys in another order (or a pass-through resource
- * built by an earlier function) would otherwise change the bytes of the
- * response. Sorting object keys once, at the end, makes the same request
- * always yield byte-identical output.
+ * Protobuf Structs are encoded in JavaScript insertion order, so anything
+ * copied from the request (resources desired by earlier steps, the prior
+ * composite, the context) would carry the request's key order into the
+ * response bytes. Those parts, and the map of desired resources, are sorted;
+ * the objects this function builds have a fixed key order already (maps taken
+ * from the request, like tags, are sorted where they are built), so they are
+ * not copied again on every call.
  */
 import type { RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 
@@ -23,6 +25,9 @@ export function sortKeys<T>(value: T): T {
   return out as T;
 }
 
-export function canonical(rsp: RunFunctionResponse): RunFunctionResponse {
-  return { ...rsp, desired: sortKeys(rsp.desired), context: sortKeys(rsp.context) };
+/** Sort the keys of a map without copying its values. */
+export function sortedMap<V>(map: Record<string, V>): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (const key of Object.keys(map).sort()) out[key] = map[key]!;
+  return out;
 }

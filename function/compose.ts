@@ -26,7 +26,7 @@ import { EXTERNAL_NAME, makePlan, type ObservedNames, type Plan } from './plan.j
 import { isIdentifier } from './naming.js';
 import { readiness } from './readiness.js';
 import { parseSpec, type TenantDatabaseSpec } from './spec.js';
-import { canonical } from './canonical.js';
+import { sortedMap, sortKeys } from './canonical.js';
 import { tooDeepAt } from './validation.js';
 import type { KubeObject } from './resources/managed.js';
 import { database } from './resources/database.js';
@@ -55,7 +55,7 @@ function fail(message: string): never {
 /** Run the function. Never throws; see the module comment. */
 export function compose(req: RunFunctionRequest): RunFunctionResponse {
   try {
-    return canonical(render(req));
+    return render(req);
   } catch (error) {
     const message = error instanceof ComposeError ? error.message : `internal error: ${(error as Error)?.message ?? String(error)}`;
     return fatalResponse(req, message);
@@ -268,7 +268,8 @@ function render(req: RunFunctionRequest): RunFunctionResponse {
   const plan: Plan = { ...named, credentials: observedCredentials(req, observed, named.role) };
   const objects = composedObjects(plan, observed);
 
-  const desired: Record<string, Resource> = { ...(req.desired?.resources ?? {}) };
+  const desired: Record<string, Resource> = {};
+  for (const [key, r] of Object.entries(req.desired?.resources ?? {})) desired[key] = { ...r, resource: sortKeys(r.resource) };
   const notReady: string[] = [];
   for (const [key, object] of Object.entries(objects)) {
     const r = readiness(object.kind, observed[key]);
@@ -277,7 +278,7 @@ function render(req: RunFunctionRequest): RunFunctionResponse {
   }
   if (!plan.credentials) notReady.push(`Secret ${plan.objects.secret} (waiting for the Role's generated password)`);
 
-  const priorComposite = req.desired?.composite?.resource ?? {};
+  const priorComposite = sortKeys(req.desired?.composite?.resource ?? {});
   const composite: Resource = {
     resource: {
       ...priorComposite,
@@ -291,9 +292,9 @@ function render(req: RunFunctionRequest): RunFunctionResponse {
   const allReady = notReady.length === 0;
   return {
     meta: { tag: req.meta?.tag ?? '', ttl: TTL },
-    desired: { composite, resources: desired },
+    desired: { composite, resources: sortedMap(desired) },
     results: [],
-    context: req.context,
+    context: sortKeys(req.context),
     requirements: requirements(plan),
     conditions: [
       {

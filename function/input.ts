@@ -156,8 +156,46 @@ export const inputSchema = {
 
 const validateInput = compileSchema<FunctionInput>(inputSchema, 'input', 'reject');
 
+type Parsed = { input: FunctionInput } | { error: string };
+
+/**
+ * Every call of one Composition carries the same input, so its parse is
+ * remembered (frozen, so no caller can change what the next one gets). The
+ * cache holds a few Compositions' worth and is simply emptied when full; the
+ * function stays stateless in every way that matters: a restart loses nothing.
+ */
+const parsedInputs = new Map<string, Parsed>();
+const MAX_CACHED_INPUTS = 64;
+/** A real input is a few hundred bytes; anything huge is parsed (and refused) without being kept. */
+const MAX_CACHED_INPUT_LENGTH = 64 * 1024;
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 /** Validate and default the function input; a missing input is an error, not a guess. */
-export function parseInput(raw: unknown): { input: FunctionInput } | { error: string } {
+export function parseInput(raw: unknown): Parsed {
+  let key: string;
+  try {
+    key = JSON.stringify(raw) ?? 'undefined';
+  } catch {
+    return uncachedParse(raw);
+  }
+  if (key.length > MAX_CACHED_INPUT_LENGTH) return uncachedParse(raw);
+  let parsed = parsedInputs.get(key);
+  if (!parsed) {
+    parsed = deepFreeze(uncachedParse(raw));
+    if (parsedInputs.size >= MAX_CACHED_INPUTS) parsedInputs.clear();
+    parsedInputs.set(key, parsed);
+  }
+  return parsed;
+}
+
+function uncachedParse(raw: unknown): Parsed {
   if (raw === undefined || raw === null) {
     return { error: `input: is required (apiVersion ${INPUT_API_VERSION}, kind ${INPUT_KIND})` };
   }

@@ -46,10 +46,16 @@ export function managed(plan: Plan, o: ManagedOptions): KubeObject {
 
 /** A provider-sql PostgreSQL managed resource. */
 export function sqlManaged(plan: Plan, o: Omit<ManagedOptions, 'group' | 'version' | 'providerConfigRef'>): KubeObject {
+  // Fields listed one by one: spreading `o` and adding keys is a slow path in V8 (measured by npm run bench).
   return managed(plan, {
-    ...o,
     group: plan.tenant.flavour.sqlGroup,
     version: 'v1alpha1',
+    kind: o.kind,
+    name: o.name,
+    externalName: o.externalName,
+    forProvider: o.forProvider,
+    policy: o.policy,
     providerConfigRef: plan.input.sql.providerConfigRef,
+    extraSpec: o.extraSpec,
   });
 }

@@ -5,6 +5,7 @@
  */
 import type { Plan } from '../plan.js';
 import { managed, type KubeObject } from './managed.js';
+import { sortedMap } from '../canonical.js';
 import { AWS_SECRET_STRING_KEY } from './secret.js';
 
 function awsManaged(plan: Plan, kind: string, name: string, forProvider: Record<string, unknown>): KubeObject {
@@ -26,11 +27,11 @@ export function awsSecret(plan: Plan, region: string): KubeObject {
     name: plan.awsSecretName,
     description: `PostgreSQL credentials of ${plan.tenant.namespace}/${plan.tenant.name} (database ${plan.database})`,
     recoveryWindowInDays: sm.recoveryWindowInDays,
-    tags: {
+    tags: sortedMap({
       ...sm.tags,
       'tenantdb.platform.io/namespace': plan.tenant.namespace,
       'tenantdb.platform.io/database': plan.database,
-    },
+    }),
   };
   if (sm.kmsKeyId) forProvider.kmsKeyId = sm.kmsKeyId;
   return awsManaged(plan, 'Secret', plan.objects.awsSecret, forProvider);
