@@ -18,31 +18,30 @@ import type { Obj } from './apiserver.js';
 const open = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
 const openArray = { type: 'array', items: open };
 
-/** Spec fields Crossplane adds to a v1 (LegacyCluster) XR. */
-const LEGACY_XR_SPEC = {
+/** Spec fields Crossplane adds to both claims and v1 XRs: how a Composition is chosen, and connection secrets. */
+const COMPOSITION_SPEC = {
   compositionRef: open,
   compositionSelector: open,
   compositionRevisionRef: open,
   compositionRevisionSelector: open,
   compositionUpdatePolicy: { type: 'string' },
-  claimRef: open,
-  environmentConfigRefs: openArray,
-  resourceRefs: openArray,
   publishConnectionDetailsTo: open,
   writeConnectionSecretToRef: open,
 };
 
+/** Spec fields Crossplane adds to a v1 (LegacyCluster) XR. */
+const LEGACY_XR_SPEC = {
+  ...COMPOSITION_SPEC,
+  claimRef: open,
+  environmentConfigRefs: openArray,
+  resourceRefs: openArray,
+};
+
 /** Spec fields Crossplane adds to a claim. */
 const CLAIM_SPEC = {
-  compositionRef: open,
-  compositionSelector: open,
-  compositionRevisionRef: open,
-  compositionRevisionSelector: open,
-  compositionUpdatePolicy: { type: 'string' },
+  ...COMPOSITION_SPEC,
   compositeDeletePolicy: { type: 'string' },
   resourceRef: open,
-  publishConnectionDetailsTo: open,
-  writeConnectionSecretToRef: open,
 };
 
 /** Spec fields Crossplane adds to a v2 (Namespaced / Cluster) XR. */

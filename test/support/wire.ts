@@ -203,34 +203,48 @@ function defined(object: Obj): Obj {
   return out;
 }
 
-/** A response decoded by proto-loader as plain JSON: Structs as objects, enums as names. */
-export function fromWireResponse(rsp: Obj): PlainResponse {
+/**
+ * A response as plain JSON, whichever side decoded it: `struct` turns a
+ * Struct field into a plain object, `name` an enum value into its name.
+ */
+function plainResponse(rsp: Obj, struct: (v: unknown) => Obj, name: (enumType: string, v: unknown) => string | undefined): PlainResponse {
   const resource = (r: Obj): PlainResource => ({
-    resource: fromStruct(r.resource),
+    resource: struct(r.resource),
     connectionDetails: mapValues(r.connectionDetails, bytes),
-    ready: String(r.ready),
+    ready: name('Ready', r.ready ?? 0)!,
   });
   const out: PlainResponse = {
     meta: defined({
       tag: rsp.meta?.tag ?? '',
-      ttl: rsp.meta?.ttl ? { seconds: String(rsp.meta.ttl.seconds), nanos: Number(rsp.meta.ttl.nanos ?? 0) } : undefined,
+      ttl: rsp.meta?.ttl ? { seconds: String(rsp.meta.ttl.seconds ?? 0), nanos: Number(rsp.meta.ttl.nanos ?? 0) } : undefined,
     }) as PlainResponse['meta'],
     desired: defined({
       composite: rsp.desired?.composite ? resource(rsp.desired.composite) : undefined,
       resources: mapValues(rsp.desired?.resources, resource),
     }) as PlainResponse['desired'],
     results: ((rsp.results ?? []) as Obj[]).map((r) =>
-      defined({ severity: r.severity, message: r.message, reason: r.reason, target: r.target }),
+      defined({ severity: name('Severity', r.severity ?? 0), message: r.message ?? '', reason: r.reason, target: name('Target', r.target) }),
     ),
     conditions: ((rsp.conditions ?? []) as Obj[]).map((c) =>
-      defined({ type: c.type, status: c.status, reason: c.reason, message: c.message, target: c.target }),
+      defined({
+        type: c.type ?? '',
+        status: name('Status', c.status ?? 0),
+        reason: c.reason ?? '',
+        message: c.message,
+        target: name('Target', c.target),
+      }),
     ),
   };
-  if (rsp.context) out.context = fromStruct(rsp.context);
+  if (rsp.context) out.context = struct(rsp.context);
   if (rsp.requirements) out.requirements = rsp.requirements;
-  if (rsp.output) out.output = fromStruct(rsp.output);
+  if (rsp.output) out.output = struct(rsp.output);
   if (!out.desired.resources) out.desired.resources = {};
   return out;
+}
+
+/** A response decoded by proto-loader as plain JSON: Structs as objects, enums as names (proto-loader's already). */
+export function fromWireResponse(rsp: Obj): PlainResponse {
+  return plainResponse(rsp, (v) => fromStruct(v as Obj), (_type, v) => (v === undefined || v === null ? undefined : String(v)));
 }
 
 // ---------------------------------------------------------------------------
@@ -292,46 +306,9 @@ export function loadWire(protoPath = PROTO_PATH): Wire {
     return names.get(value) ?? String(value);
   };
 
-  const fromSdkResponse = (rsp: Obj): PlainResponse => {
-    const resource = (r: Obj): PlainResource => ({
-      // Through JSON, as a Struct would carry it: drops undefined members.
-      resource: JSON.parse(JSON.stringify(r.resource ?? {})),
-      connectionDetails: mapValues(r.connectionDetails, bytes),
-      ready: enumName('Ready', r.ready ?? 0)!,
-    });
-    const out: PlainResponse = {
-      meta: defined({
-        tag: rsp.meta?.tag ?? '',
-        ttl: rsp.meta?.ttl ? { seconds: String(rsp.meta.ttl.seconds ?? 0), nanos: Number(rsp.meta.ttl.nanos ?? 0) } : undefined,
-      }) as PlainResponse['meta'],
-      desired: defined({
-        composite: rsp.desired?.composite ? resource(rsp.desired.composite) : undefined,
-        resources: mapValues(rsp.desired?.resources, resource),
-      }) as PlainResponse['desired'],
-      results: ((rsp.results ?? []) as Obj[]).map((r) =>
-        defined({
-          severity: enumName('Severity', r.severity ?? 0),
-          message: r.message ?? '',
-          reason: r.reason,
-          target: enumName('Target', r.target),
-        }),
-      ),
-      conditions: ((rsp.conditions ?? []) as Obj[]).map((c) =>
-        defined({
-          type: c.type ?? '',
-          status: enumName('Status', c.status ?? 0),
-          reason: c.reason ?? '',
-          message: c.message,
-          target: enumName('Target', c.target),
-        }),
-      ),
-    };
-    if (rsp.context) out.context = JSON.parse(JSON.stringify(rsp.context));
-    if (rsp.requirements) out.requirements = rsp.requirements;
-    if (rsp.output) out.output = JSON.parse(JSON.stringify(rsp.output));
-    if (!out.desired.resources) out.desired.resources = {};
-    return out;
-  };
+  // Through JSON, as a Struct would carry it: drops undefined members.
+  const fromSdkResponse = (rsp: Obj): PlainResponse =>
+    plainResponse(rsp, (v) => JSON.parse(JSON.stringify(v ?? {})), (type, v) => enumName(type, v as number | undefined));
 
   const Client = grpc.makeGenericClientConstructor(service, 'FunctionRunnerService') as unknown as new (
     address: string,
