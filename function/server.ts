@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { FunctionRunner, getServer, type Logger, type RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
+import { FunctionRunner, getServer, Severity, type Logger, type RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { compose } from './compose.js';
 
 export interface ServerOptions {
@@ -83,7 +83,7 @@ export function handler(logger: Logger) {
       const rsp = compose(req);
       if (logger.isLevelEnabled('debug')) {
         const xr = req.observed?.composite?.resource?.metadata?.name;
-        const fatal = rsp.results.find((r) => r.severity === 1);
+        const fatal = rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL);
         logger.debug(
           { xr: typeof xr === 'string' ? xr : undefined, desired: Object.keys(rsp.desired?.resources ?? {}).length, fatal: fatal?.message },
           'composed',
