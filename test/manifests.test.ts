@@ -59,6 +59,16 @@ describe.skipIf(!haveCrds)('against Crossplane CRDs', () => {
     });
   }
 
+  it('examples/providerconfigs/provider-sql.yaml holds valid provider-sql provider configs', () => {
+    const sql = new CrdValidator([join(CRDS, 'provider-sql')]);
+    const docs = loadYaml(repoPath('examples/providerconfigs/provider-sql.yaml'));
+    expect(docs.map((d) => d.kind)).toEqual(['Secret', 'ProviderConfig', 'ClusterProviderConfig']);
+    for (const doc of docs) expect(sql.errors(doc)).toEqual([]);
+    // The names the Compositions use.
+    const names = ['claim', 'namespaced'].map((f) => compositionInput(loadYaml(repoPath(`compositions/${f}.yaml`))[0]!).sql.providerConfigRef.name);
+    expect(new Set(names)).toEqual(new Set([docs[1]!.metadata.name, docs[2]!.metadata.name]));
+  });
+
   it('the validator itself refuses a misspelt field (reason: a check that cannot fail proves nothing)', () => {
     const [composition] = loadYaml(repoPath('compositions/claim.yaml'));
     composition!.spec.compositeTypeRefs = composition!.spec.compositeTypeRef;
