@@ -303,15 +303,6 @@ function merge(load: string, runs: { result: OpenLoopResult | ClosedLoopResult; 
   };
 }
 
-interface TargetResult {
-  key: string;
-  label: string;
-  requestBytes: number;
-  responseBytes: number;
-  desiredResources: number;
-  phases: PhaseRow[];
-}
-
 /**
  * Every target runs in its own process, all started up front; each phase runs
  * for every target in turn, ROUNDS times, the order reversed every other

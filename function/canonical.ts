@@ -9,8 +9,6 @@
  * from the request, like tags, are sorted where they are built), so they are
  * not copied again on every call.
  */
-import type { RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
-
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);

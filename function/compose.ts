@@ -62,7 +62,7 @@ export function compose(req: RunFunctionRequest): RunFunctionResponse {
   }
 }
 
-export function fatalResponse(req: RunFunctionRequest, message: string): RunFunctionResponse {
+function fatalResponse(req: RunFunctionRequest, message: string): RunFunctionResponse {
   return {
     meta: { tag: typeof req?.meta?.tag === 'string' ? req.meta.tag : '', ttl: TTL },
     desired: { composite: undefined, resources: {} },

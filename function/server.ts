@@ -44,12 +44,8 @@ export function serverCredentials(opts: ServerOptions): grpc.ServerCredentials {
   const cert = readTlsFile(opts.tlsServerCertsDir, 'tls.crt');
   const key = readTlsFile(opts.tlsServerCertsDir, 'tls.key');
   validateTlsMaterial(opts.tlsServerCertsDir, ca, cert, key);
-  try {
-    // true: refuse any client that does not present a certificate signed by ca.crt.
-    return grpc.ServerCredentials.createSsl(ca, [{ private_key: key, cert_chain: cert }], true);
-  } catch (error) {
-    throw new StartupError(`invalid TLS material in ${opts.tlsServerCertsDir}: ${(error as Error).message}`);
-  }
+  // true: refuse any client that does not present a certificate signed by ca.crt.
+  return grpc.ServerCredentials.createSsl(ca, [{ private_key: key, cert_chain: cert }], true);
 }
 
 /**
