@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { API_VERSION, CLAIM_NAME_LABEL, CLAIM_NAMESPACE_LABEL, XR_KIND_CLAIM_FLAVOUR } from '../function/flavour.js';
+import { INPUT_API_VERSION, INPUT_KIND } from '../function/input.js';
 
 export type Obj = Record<string, any>;
 
@@ -49,9 +50,16 @@ export function claimToXr(claim: Obj): Obj {
   };
 }
 
+/**
+ * The input of the pipeline step that runs this function, found by its input's
+ * apiVersion and kind: the Function's own name depends on where its package was
+ * installed from.
+ */
 export function compositionInput(composition: Obj): Obj {
-  const step = composition?.spec?.pipeline?.find((s: Obj) => s?.functionRef?.name === 'function-tenantdatabase');
-  if (!step) throw new Error('the Composition has no pipeline step calling function-tenantdatabase');
+  const step = composition?.spec?.pipeline?.find(
+    (s: Obj) => s?.input?.apiVersion === INPUT_API_VERSION && s?.input?.kind === INPUT_KIND,
+  );
+  if (!step) throw new Error(`the Composition has no pipeline step with a ${INPUT_API_VERSION} ${INPUT_KIND} input`);
   return step.input;
 }
 
