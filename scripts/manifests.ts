@@ -32,12 +32,17 @@ function structural(schema: unknown): unknown {
   return out;
 }
 
+/**
+ * Crossplane appends SYNCED, READY, CONNECTION-SECRET (claims) or COMPOSITION
+ * (XRs) and AGE to every claim and XR itself; declared again they would show
+ * twice. PROTECTED is what the API server would do now (status.protected,
+ * from the observed Usages), not what the spec asks for.
+ */
+export const CROSSPLANE_COLUMNS = ['SYNCED', 'READY', 'CONNECTION-SECRET', 'COMPOSITION', 'AGE'];
 const printerColumns = [
-  { name: 'READY', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].status" },
   { name: 'DATABASE', type: 'string', jsonPath: '.status.database' },
   { name: 'SECRET', type: 'string', jsonPath: '.status.secretName' },
-  { name: 'PROTECTED', type: 'boolean', jsonPath: '.spec.deletionProtection' },
-  { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  { name: 'PROTECTED', type: 'boolean', jsonPath: '.status.protected' },
 ];
 
 function xrSchema() {
