@@ -131,7 +131,8 @@ export const specSchema = {
       pattern: KUBERNETES_TIME,
       description:
         'Set to a later time (RFC 3339, e.g. 2026-12-02T21:00:00Z) to have new passwords generated for the role ' +
-        '(and the read-only role); the Secrets and the AWS copies follow within a minute. Never set it back.',
+        '(and the read-only role); the Secrets and the AWS copies follow within a minute. Only a later time ' +
+        'rotates; an earlier one than the last rotation is refused.',
     },
     readOnlyRole: {
       type: 'boolean',
