@@ -18,7 +18,7 @@ import {
   type RunFunctionRequest,
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
-import { fromConnectionDetails, fromSecretData, type Credentials } from './credentials.js';
+import { fromConnectionDetails, fromSecretData, rdsSecretJson, type Credentials } from './credentials.js';
 import { identifyTenant, type Tenant } from './flavour.js';
 import { parseInput, type FunctionInput } from './input.js';
 import { EXTERNAL_NAME, makePlan, type Login, type ObservedNames, type Plan } from './plan.js';
@@ -36,7 +36,7 @@ import { databaseGrant, readerDatabaseGrant, readerSchemaGrant } from './resourc
 import { readerDefaultPrivileges } from './resources/defaultprivileges.js';
 import { extension } from './resources/extension.js';
 import { schema } from './resources/schema.js';
-import { AWS_SECRET_STRING_KEY, awsSecretString, credentialsSecret } from './resources/secret.js';
+import { awsSecretString, credentialsSecret } from './resources/secret.js';
 import { awsSecret, awsSecretVersion } from './resources/secretsmanager.js';
 import { usages } from './resources/usage.js';
 
@@ -227,10 +227,12 @@ function requirements(plan: Plan, logins: Login[], observed: Observed): RunFunct
 
 type CredentialsOf = Map<Login, Credentials | undefined>;
 
-/** Keys of the reader's default privileges: the tenant's Secret waits for them on first creation. */
-function readerDefaultPrivilegeKeys(plan: Plan): string[] {
-  return plan.readerSchemas.flatMap((s) => [`readonly-default-tables-${s}`, `readonly-default-sequences-${s}`]);
-}
+/** Composed-resource names of the reader's per-schema objects. */
+const readerKeys = {
+  usage: (schema: string) => `readonly-grant-schema-${schema}`,
+  tables: (schema: string) => `readonly-default-tables-${schema}`,
+  sequences: (schema: string) => `readonly-default-sequences-${schema}`,
+};
 
 /**
  * The Secret and AWS copy of one login, or nothing while its password is not
@@ -252,9 +254,8 @@ function credentialObjects(plan: Plan, login: Login, c: Credentials | undefined,
   if (!plan.secretsManager || !region) return out;
   out[`${k}aws-secret`] = awsSecret(plan, login, region);
   if (c && !withhold) {
-    const secretString = awsSecretString(plan, login, c);
-    out[`${k}aws-secret-string`] = secretString;
-    const json = Buffer.from(String((secretString.data as Record<string, string>)[AWS_SECRET_STRING_KEY]), 'base64').toString('utf8');
+    const json = rdsSecretJson(c, plan.database);
+    out[`${k}aws-secret-string`] = awsSecretString(plan, login, json);
     out[`${k}aws-secret-version`] = awsSecretVersion(plan, login, region, json);
   } else if (!c && (observed[`${k}aws-secret-version`] || observed[`${k}aws-secret-string`])) {
     fail(
@@ -279,7 +280,9 @@ function composedObjects(plan: Plan, credentials: CredentialsOf, observed: Obser
   // On first creation, the app gets its credentials only once the reader's default privileges are in
   // place: a table the tenant created before them would stay unreadable to the reader.
   const waitForReader =
-    plan.reader === 'active' && !observed.secret && readerDefaultPrivilegeKeys(plan).some((key) => !readiness('DefaultPrivileges', observed[key]).ready);
+    plan.reader === 'active' &&
+    !observed.secret &&
+    plan.readerSchemas.some((s) => [readerKeys.tables(s), readerKeys.sequences(s)].some((key) => !readiness('DefaultPrivileges', observed[key]).ready));
   Object.assign(out, credentialObjects(plan, plan.tenantLogin, credentials.get(plan.tenantLogin), observed, waitForReader));
 
   if (reader) {
@@ -287,9 +290,9 @@ function composedObjects(plan: Plan, credentials: CredentialsOf, observed: Obser
     if (plan.reader === 'active') {
       out['readonly-grant-database'] = readerDatabaseGrant(plan, reader.role);
       for (const s of plan.readerSchemas) {
-        out[`readonly-grant-schema-${s}`] = readerSchemaGrant(plan, reader.role, s);
-        out[`readonly-default-tables-${s}`] = readerDefaultPrivileges(plan, reader.role, s, 'table');
-        out[`readonly-default-sequences-${s}`] = readerDefaultPrivileges(plan, reader.role, s, 'sequence');
+        out[readerKeys.usage(s)] = readerSchemaGrant(plan, reader.role, s);
+        out[readerKeys.tables(s)] = readerDefaultPrivileges(plan, reader.role, s, 'table');
+        out[readerKeys.sequences(s)] = readerDefaultPrivileges(plan, reader.role, s, 'sequence');
       }
       Object.assign(out, credentialObjects(plan, reader, credentials.get(reader), observed, false));
     }
@@ -303,9 +306,10 @@ function composedObjects(plan: Plan, credentials: CredentialsOf, observed: Obser
  * exists and is ready; with it off, a Usage that still exists (being deleted)
  * still refuses a delete.
  */
-function isProtected(plan: Plan, observed: Observed): boolean {
-  if (!plan.spec.deletionProtection) return Object.keys(observed).some((key) => key.startsWith('usage-'));
-  return Object.entries(usages(plan)).every(([key, usage]) => readiness(usage.kind, observed[key]).ready);
+function isProtected(plan: Plan, objects: Record<string, KubeObject>, observed: Observed): boolean {
+  const isUsage = (key: string) => key.startsWith('usage-');
+  if (!plan.spec.deletionProtection) return Object.keys(observed).some(isUsage);
+  return Object.entries(objects).filter(([key]) => isUsage(key)).every(([key, usage]) => readiness(usage.kind, observed[key]).ready);
 }
 
 function atProvider(observed: Resource | undefined): Obj | undefined {
@@ -319,7 +323,7 @@ function statusFor(plan: Plan, objects: Record<string, KubeObject>, observed: Ob
     deletionProtection: plan.spec.deletionProtection,
     roleDeletionPolicy: plan.spec.roleDeletionPolicy,
     dbDeletionPolicy: plan.spec.dbDeletionPolicy,
-    protected: isProtected(plan, observed),
+    protected: isProtected(plan, objects, observed),
     notReady,
   };
   if (objects.secret) status.secretName = plan.tenantLogin.objects.secret;

@@ -14,7 +14,7 @@
  * function returns is exactly what the API server stores.
  */
 import type { Credentials } from '../credentials.js';
-import { jdbcUrl, postgresUri, rdsSecretJson } from '../credentials.js';
+import { jdbcUrl, postgresUri } from '../credentials.js';
 import type { Login, Plan } from '../plan.js';
 import type { KubeObject } from './managed.js';
 
@@ -53,6 +53,7 @@ export function credentialsSecret(plan: Plan, login: Login, c: Credentials): Kub
   });
 }
 
-export function awsSecretString(plan: Plan, login: Login, c: Credentials): KubeObject {
-  return kubeSecret(plan, login.objects.awsSecretString, { [AWS_SECRET_STRING_KEY]: rdsSecretJson(c, plan.database) });
+/** `json`: the login's credentials in the RDS format (credentials.ts rdsSecretJson). */
+export function awsSecretString(plan: Plan, login: Login, json: string): KubeObject {
+  return kubeSecret(plan, login.objects.awsSecretString, { [AWS_SECRET_STRING_KEY]: json });
 }
