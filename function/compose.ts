@@ -278,10 +278,12 @@ function composedObjects(plan: Plan, credentials: CredentialsOf, observed: Obser
 
   const reader = plan.readerLogin;
   // On first creation, the app gets its credentials only once the reader's default privileges are in
-  // place: a table the tenant created before them would stay unreadable to the reader.
+  // place: a table the tenant created before them would stay unreadable to the reader. Credentials
+  // already handed out are never withheld (that would delete them).
+  const handedOut = ['secret', 'aws-secret-string', 'aws-secret-version'].some((key) => observed[key]);
   const waitForReader =
     plan.reader === 'active' &&
-    !observed.secret &&
+    !handedOut &&
     plan.readerSchemas.some((s) => [readerKeys.tables(s), readerKeys.sequences(s)].some((key) => !readiness('DefaultPrivileges', observed[key]).ready));
   Object.assign(out, credentialObjects(plan, plan.tenantLogin, credentials.get(plan.tenantLogin), observed, waitForReader));
 

@@ -94,6 +94,8 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
     ready.reconcile();
     ready.observed['readonly-default-tables-public']!.status.conditions = [{ type: 'Ready', status: 'False', reason: 'ReconcileError' }];
     expect(resource(compose(ready.request()), 'secret'), 'an existing Secret is never withheld').toBeDefined();
+    delete ready.observed.secret;
+    expect(resource(compose(ready.request()), 'aws-secret-version'), 'nor an existing AWS copy').toBeDefined();
   });
 
   it('switched off, the reader is kept but cannot log in, its Secrets and grants go, and nothing of the tenant changes; switched on again, it is back (reason: orphaned grants stay in PostgreSQL, so only NOLOGIN ends access)', () => {
