@@ -227,12 +227,8 @@ function requirements(plan: Plan, logins: Login[], observed: Observed): RunFunct
 
 type CredentialsOf = Map<Login, Credentials | undefined>;
 
-/** Composed-resource names of the reader's per-schema objects. */
-const readerKeys = {
-  usage: (schema: string) => `readonly-grant-schema-${schema}`,
-  tables: (schema: string) => `readonly-default-tables-${schema}`,
-  sequences: (schema: string) => `readonly-default-sequences-${schema}`,
-};
+/** The reader's default privileges, by composed-resource name. */
+const READER_DEFAULTS = { 'readonly-default-tables': 'table', 'readonly-default-sequences': 'sequence' } as const;
 
 /**
  * The Secret and AWS copy of one login, or nothing while its password is not
@@ -284,18 +280,15 @@ function composedObjects(plan: Plan, credentials: CredentialsOf, observed: Obser
   const waitForReader =
     plan.reader === 'active' &&
     !handedOut &&
-    plan.readerSchemas.some((s) => [readerKeys.tables(s), readerKeys.sequences(s)].some((key) => !readiness('DefaultPrivileges', observed[key]).ready));
+    Object.keys(READER_DEFAULTS).some((key) => !readiness('DefaultPrivileges', observed[key]).ready);
   Object.assign(out, credentialObjects(plan, plan.tenantLogin, credentials.get(plan.tenantLogin), observed, waitForReader));
 
   if (reader) {
     out['readonly-role'] = role(plan, reader);
     if (plan.reader === 'active') {
       out['readonly-grant-database'] = readerDatabaseGrant(plan, reader.role);
-      for (const s of plan.readerSchemas) {
-        out[readerKeys.usage(s)] = readerSchemaGrant(plan, reader.role, s);
-        out[readerKeys.tables(s)] = readerDefaultPrivileges(plan, reader.role, s, 'table');
-        out[readerKeys.sequences(s)] = readerDefaultPrivileges(plan, reader.role, s, 'sequence');
-      }
+      for (const s of plan.readerSchemas) out[`readonly-grant-schema-${s}`] = readerSchemaGrant(plan, reader.role, s);
+      for (const [key, objectType] of Object.entries(READER_DEFAULTS)) out[key] = readerDefaultPrivileges(plan, reader.role, objectType);
       Object.assign(out, credentialObjects(plan, reader, credentials.get(reader), observed, false));
     }
   }

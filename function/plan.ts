@@ -69,14 +69,21 @@ export interface Plan {
     usage(of: string): string;
     readerGrant: string;
     readerSchemaGrant(schema: string): string;
-    readerDefaultPrivileges(schema: string, objectType: 'table' | 'sequence'): string;
+    readerDefaultPrivileges(objectType: 'table' | 'sequence'): string;
   };
-  /** Schemas the reader gets USAGE and default SELECT in: public and every listed one. */
+  /** Schemas the reader may reach (USAGE): public and every listed one. */
   readerSchemas: string[];
   policies: {
     database: DeletionPolicy;
     role: DeletionPolicy;
     grant: DeletionPolicy;
+    /**
+     * Objects that live inside the tenant's database (the reader's schema grants and default
+     * privileges) are never revoked one by one: they go with the database when it is dropped, and
+     * are kept with it otherwise. Revoking them after the database is gone would fail forever
+     * (provider-sql connects to that database first) and leave them stuck deleting.
+     */
+    inDatabase: 'Orphan';
     awsSecret: DeletionPolicy;
   };
 }
@@ -158,8 +165,7 @@ export function makePlan(
       usage: (of) => childName(xrName, `protect-${of}`),
       readerGrant: childName(xrName, 'readonly-grant-database'),
       readerSchemaGrant: (schema) => childName(xrName, `readonly-usage-${objectSuffix(schema)}`),
-      readerDefaultPrivileges: (schema, objectType) =>
-        childName(xrName, `readonly-${objectType === 'table' ? 'tables' : 'sequences'}-${objectSuffix(schema)}`),
+      readerDefaultPrivileges: (objectType) => childName(xrName, `readonly-default-${objectType === 'table' ? 'tables' : 'sequences'}`),
     },
     readerSchemas: ['public', ...spec.schemas],
     policies: {
@@ -167,6 +173,7 @@ export function makePlan(
       role: spec.roleDeletionPolicy,
       // Deleting a Grant revokes it: an orphaned database or role must keep its grants.
       grant: orphanedData ? 'Orphan' : 'Delete',
+      inDatabase: 'Orphan',
       awsSecret: spec.secretsManager.deletionPolicy ?? spec.roleDeletionPolicy,
     },
   };

@@ -3,7 +3,9 @@
  * database, with PUBLIC's grants revoked so that no other tenant's role can
  * even connect to it. The read-only role gets CONNECT on the database and
  * USAGE on each schema it reads (public and the listed ones); what it may read
- * there comes from default privileges (defaultprivileges.ts).
+ * there comes from default privileges (defaultprivileges.ts). The schema grants
+ * live inside the tenant's database and are never revoked one by one
+ * (plan.ts, policies.inDatabase).
  */
 import type { Plan } from '../plan.js';
 import { sqlManaged, type KubeObject } from './managed.js';
@@ -38,6 +40,6 @@ export function readerSchemaGrant(plan: Plan, reader: string, schema: string): K
     kind: 'Grant',
     name: plan.objects.readerSchemaGrant(schema),
     forProvider: { role: reader, database: plan.database, schema, privileges: ['USAGE'] },
-    policy: plan.policies.grant,
+    policy: plan.policies.inDatabase,
   });
 }
