@@ -45,8 +45,9 @@ class MigrationError extends Error {
  * outer npm process (e.g. `npm test`) leaves its own INIT_CWD in the
  * environment of everything it starts, and there the working directory is right.
  */
-function userDirectory(env: NodeJS.ProcessEnv = process.env): string {
-  return env.npm_lifecycle_event === NPM_SCRIPT && env.INIT_CWD ? env.INIT_CWD : process.cwd();
+function userDirectory(): string {
+  const { npm_lifecycle_event: script, INIT_CWD: initCwd } = process.env;
+  return script === NPM_SCRIPT && initCwd ? initCwd : process.cwd();
 }
 
 /** Every file named values.yaml below dir (as the user named dir), sorted by path (byte order, so independent of locale). */

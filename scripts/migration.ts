@@ -257,10 +257,16 @@ function parseEntry(raw: unknown, source: Source, options: MigrateOptions, probl
     if (!options.keepNames) return undefined;
     const given = raw[key];
     if (given !== undefined) {
-      if (typeof given !== 'string') problem(key, notAString(given));
-      else if (!PG_IDENTIFIER.test(given)) problem(key, `${JSON.stringify(given)} is not a PostgreSQL identifier the platform accepts (${PG_IDENTIFIER.source})`);
-      else return (claimed[key] = given);
-      return undefined;
+      if (typeof given !== 'string') {
+        problem(key, notAString(given));
+        return undefined;
+      }
+      if (!PG_IDENTIFIER.test(given)) {
+        problem(key, `${JSON.stringify(given)} is not a PostgreSQL identifier the platform accepts (${PG_IDENTIFIER.source})`);
+        return undefined;
+      }
+      claimed[key] = given;
+      return given;
     }
     if (typeof name !== 'string') return undefined; // already reported
     const derived = helmIdentifier(name);
@@ -268,7 +274,8 @@ function parseEntry(raw: unknown, source: Source, options: MigrateOptions, probl
       problem(key, `is not set and the name the Helm chart derived from name, ${JSON.stringify(derived)}, is not a PostgreSQL identifier the platform accepts (${PG_IDENTIFIER.source}); set ${key} to the existing name`);
       return undefined;
     }
-    return (claimed[key] = derived);
+    claimed[key] = derived;
+    return derived;
   };
   const databaseName = identifier('databaseName');
   const roleName = identifier('roleName');
