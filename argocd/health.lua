@@ -4,8 +4,11 @@
 -- in argocd-cm (see argocd/argocd-cm-patch.yaml and docs/argocd.md).
 --
 -- Conditions: Synced and Ready are set by Crossplane, Provisioned by the
--- TenantDatabase function (True/Available, or False/Waiting with
--- "Waiting for: ..." naming what is not ready yet).
+-- TenantDatabase function: True/Available; False/Waiting with "Waiting for:
+-- ..." naming what is not ready yet; or False with the class of a refusal as
+-- its reason (InvalidSpec, NotAllowed, ...) and the field and the fix as its
+-- message. A refused claim keeps Synced True and Ready False ("waiting for
+-- composite resource"): Provisioned is the only place that says why.
 --
 -- Lua 5.1 only (Argo CD runs gopher-lua): no goto, no integer division.
 
@@ -49,6 +52,11 @@ local function check(o)
 
   if synced ~= nil and synced.status == "False" then
     return "Degraded", describe(synced, "Synced: False")
+  end
+
+  -- Refused: nothing of the last change was applied, whatever Ready says.
+  if provisioned ~= nil and provisioned.status == "False" and provisioned.reason ~= "Waiting" then
+    return "Degraded", describe(provisioned, "Refused")
   end
 
   if ready ~= nil and ready.status == "True" then

@@ -34,6 +34,8 @@ export interface FunctionInput {
   allowedExtensions: string[];
   adoption: { enabled: boolean };
   secretsManager: {
+    /** False on a platform without the AWS provider: its kinds cannot be composed at all there. */
+    enabled: boolean;
     providerConfigRef: ProviderConfigRef;
     region?: string;
     nameTemplate: string;
@@ -126,6 +128,14 @@ export const inputSchema = {
       default: {},
       additionalProperties: false,
       properties: {
+        enabled: {
+          type: 'boolean',
+          default: true,
+          description:
+            'Offer the AWS Secrets Manager copy. Set false on a cluster without the AWS provider: Crossplane composes ' +
+            'nothing at all for a claim whose render includes a kind the cluster does not have. Claims then get no AWS ' +
+            'copy, and a claim that sets spec.secretsManager.enabled: true is refused.',
+        },
         providerConfigRef: providerConfigRef('AWS provider config for Secrets Manager.'),
         region: { type: 'string', pattern: '^[a-z]{2}(-[a-z]+)+-\\d$', description: 'AWS region, e.g. eu-west-1.' },
         nameTemplate: {

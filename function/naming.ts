@@ -45,6 +45,23 @@ export function tenantIdentifier(template: string, namespace: string, name: stri
   return `${prefix}_${hash(namespace, name)}`;
 }
 
+/** Appended to the tenant's role name to name its read-only role. */
+export const READ_ONLY_SUFFIX = '_ro';
+
+/**
+ * The read-only role of a tenant role: `<role>_ro`, or, when that would pass
+ * 63 bytes, the role's name cut short plus a hash of the whole role name and
+ * `_ro`. Roles the function generates end in a 10-hex hash, never in `_ro`, and
+ * adoption refuses names ending in `_ro`, so a reader can never share a name
+ * with any tenant's own role; distinct roles give distinct readers.
+ */
+export function readOnlyRoleName(role: string): string {
+  const name = `${role}${READ_ONLY_SUFFIX}`;
+  if (name.length <= MAX_IDENTIFIER_BYTES) return name;
+  const keep = MAX_IDENTIFIER_BYTES - HASH_HEX - 1 - READ_ONLY_SUFFIX.length;
+  return `${role.slice(0, keep).replace(/_+$/, '')}_${hash(role)}${READ_ONLY_SUFFIX}`;
+}
+
 /** Is this a name we could have produced (used to trust observed external names)? */
 export function isIdentifier(value: unknown): value is string {
   return typeof value === 'string' && /^[a-z_][a-z0-9_]{0,62}$/.test(value);

@@ -13,6 +13,7 @@
  * (structural schemas cannot say additionalProperties: false).
  */
 import { compileSchema } from './validation.js';
+import { KUBERNETES_TIME } from './time.js';
 
 export type DeletionPolicy = 'Orphan' | 'Delete';
 
@@ -32,8 +33,10 @@ export interface TenantDatabaseSpec {
   lcCollate?: string;
   lcCType?: string;
   passwordRotationTrigger?: string;
+  readOnlyRole: boolean;
   secretsManager: {
-    enabled: boolean;
+    /** Absent: the platform's setting (function input secretsManager.enabled) decides. */
+    enabled?: boolean;
     deletionPolicy?: DeletionPolicy;
   };
 }
@@ -122,15 +125,33 @@ export const specSchema = {
     },
     passwordRotationTrigger: {
       type: 'string',
-      pattern: '^[A-Za-z0-9_.:-]{1,63}$',
-      description: 'Change this value (e.g. to a date) to have provider-sql generate a new password.',
+      // The API server checks the format (which would also take fractions of a second); the
+      // pattern makes it refuse up front what the function refuses anyway (function/time.ts).
+      format: 'date-time',
+      pattern: KUBERNETES_TIME,
+      description:
+        'Set to a later time (RFC 3339, e.g. 2026-12-02T21:00:00Z) to have new passwords generated for the role ' +
+        '(and the read-only role); the Secrets and the AWS copies follow within a minute. Only a later time ' +
+        'rotates; an earlier one than the last rotation is refused.',
+    },
+    readOnlyRole: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Also create a read-only login role that can read every table and sequence the tenant role creates in ' +
+        'public and the listed schemas, with its own Secret <name>-readonly-secret (and AWS copy).',
     },
     secretsManager: {
       type: 'object',
       default: {},
       description: 'Copy of the credentials in AWS Secrets Manager.',
       properties: {
-        enabled: { type: 'boolean', default: true, description: 'Create the AWS Secrets Manager secret.' },
+        enabled: {
+          type: 'boolean',
+          description:
+            "Create the AWS Secrets Manager secret. Follows the platform's setting when omitted (on, unless the " +
+            'platform runs without AWS); true is refused on a platform without it.',
+        },
         deletionPolicy: {
           type: 'string',
           enum: ['Orphan', 'Delete'],
@@ -164,9 +185,18 @@ export const statusSchema = {
     secretName: { type: 'string', description: 'Kubernetes Secret holding the credentials, in this namespace.' },
     awsSecretName: { type: 'string', description: 'Name of the AWS Secrets Manager secret.' },
     awsSecretArn: { type: 'string', description: 'ARN of the AWS Secrets Manager secret, once known.' },
-    deletionProtection: { type: 'boolean', description: 'Whether deletion protection (Usages) is in force.' },
-    roleDeletionPolicy: { type: 'string', description: 'The role deletion policy in force.' },
-    dbDeletionPolicy: { type: 'string', description: 'The database deletion policy in force.' },
+    readOnlyRole: { type: 'string', description: 'PostgreSQL read-only login role name, when spec.readOnlyRole is true.' },
+    readOnlySecretName: { type: 'string', description: 'Kubernetes Secret holding the read-only credentials, in this namespace.' },
+    passwordChangedAt: { type: 'string', description: "When provider-sql last changed the role's password (after a rotation)." },
+    protected: {
+      type: 'boolean',
+      description:
+        'Whether deletion is refused right now: every Usage protecting this TenantDatabase exists and is ready. ' +
+        'Wait for false before deleting.',
+    },
+    deletionProtection: { type: 'boolean', description: 'The spec.deletionProtection setting applied.' },
+    roleDeletionPolicy: { type: 'string', description: 'The role deletion policy applied.' },
+    dbDeletionPolicy: { type: 'string', description: 'The database deletion policy applied.' },
     notReady: {
       type: 'array',
       description: 'Composed resources that are not ready yet, with the reason when known.',

@@ -7,6 +7,7 @@
  * field the way a YAML author writes it: `spec.extensions[0].name`.
  */
 import { Ajv, type ErrorObject } from 'ajv';
+import { isKubernetesTime, KUBERNETES_TIME, KUBERNETES_TIME_HINT } from './time.js';
 
 // Kubernetes keywords (x-kubernetes-*) are enforced by the API server, not here.
 const options = { strict: false, useDefaults: true, allErrors: false } as const;
@@ -17,6 +18,11 @@ const strictAjv = new Ajv(options);
  * also carries Crossplane's own fields (compositionRef, resourceRefs, ...).
  */
 const pruningAjv = new Ajv({ ...options, removeAdditional: 'all' });
+// The one format the schemas use: a Kubernetes time (the API server's date-time, narrowed to whole seconds).
+for (const ajv of [strictAjv, pruningAjv]) ajv.addFormat('date-time', { type: 'string', validate: isKubernetesTime });
+
+/** Patterns and formats worth a sentence instead of a regular expression. */
+const PATTERN_HINTS: Record<string, string> = { [KUBERNETES_TIME]: KUBERNETES_TIME_HINT, 'date-time': KUBERNETES_TIME_HINT };
 
 /** Deeper than any schema here; Kubernetes objects nest a few dozen levels at most. */
 export const MAX_DEPTH = 64;
@@ -79,8 +85,12 @@ function describe(error: ErrorObject, root: string): string {
       return `${where}: must be one of ${(p.allowedValues as unknown[]).map(String).join(', ')}`;
     case 'type':
       return `${where}: must be of type ${String(p.type)}`;
-    case 'pattern':
-      return `${where}: must match ${String(p.pattern)}`;
+    case 'pattern': {
+      const hint = PATTERN_HINTS[String(p.pattern)];
+      return hint ? `${where}: must be ${hint}` : `${where}: must match ${String(p.pattern)}`;
+    }
+    case 'format':
+      return `${where}: must be ${PATTERN_HINTS[String(p.format)] ?? `a valid ${String(p.format)}`}`;
     case 'not':
       return `${where}: value is reserved`;
     default:

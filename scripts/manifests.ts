@@ -32,12 +32,17 @@ function structural(schema: unknown): unknown {
   return out;
 }
 
+/**
+ * Crossplane appends SYNCED, READY, CONNECTION-SECRET (claims) or COMPOSITION
+ * (XRs) and AGE to every claim and XR itself; declared again they would show
+ * twice. PROTECTED is what the API server would do now (status.protected,
+ * from the observed Usages), not what the spec asks for.
+ */
+export const CROSSPLANE_COLUMNS = ['SYNCED', 'READY', 'CONNECTION-SECRET', 'COMPOSITION', 'AGE'];
 const printerColumns = [
-  { name: 'READY', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].status" },
   { name: 'DATABASE', type: 'string', jsonPath: '.status.database' },
   { name: 'SECRET', type: 'string', jsonPath: '.status.secretName' },
-  { name: 'PROTECTED', type: 'boolean', jsonPath: '.spec.deletionProtection' },
-  { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  { name: 'PROTECTED', type: 'boolean', jsonPath: '.status.protected' },
 ];
 
 function xrSchema() {
@@ -132,7 +137,8 @@ type Prop = Record<string, any>;
 function constraints(p: Prop): string {
   const out: string[] = [];
   if (p.enum) out.push(`one of ${p.enum.map((v: unknown) => `\`${String(v)}\``).join(', ')}`);
-  if (p.pattern) out.push(`matches \`${p.pattern}\``);
+  if (p.format === 'date-time') out.push('a time (RFC 3339, whole seconds)');
+  else if (p.pattern) out.push(`matches \`${p.pattern}\``);
   if (p.minimum !== undefined || p.maximum !== undefined) out.push(`${p.minimum ?? '…'} to ${p.maximum ?? '…'}`);
   if (p.maxItems !== undefined) out.push(`at most ${p.maxItems} items`);
   if (p.items?.pattern) out.push(`each matches \`${p.items.pattern}\``);
@@ -146,7 +152,8 @@ function rows(properties: Prop, prefix: string): string[] {
     const path = `${prefix}${name}`;
     const type = p.type === 'array' ? `${p.items?.type ?? ''}[]` : p.type;
     const dflt = p.default === undefined ? '' : `\`${JSON.stringify(p.default)}\``;
-    const row = `| \`${path}\` | ${type} | ${dflt} | ${constraints(p)} | ${(p.description ?? '').replace(/\|/g, '\\|')} |`;
+    const cell = (text: string) => text.replace(/\|/g, '\\|');
+    const row = `| \`${path}\` | ${type} | ${dflt} | ${cell(constraints(p))} | ${cell(p.description ?? '')} |`;
     const children = p.type === 'object' && p.properties ? rows(p.properties, `${path}.`) : [];
     const items = p.type === 'array' && p.items?.properties ? rows(p.items.properties, `${path}[].`) : [];
     return [row, ...children, ...items];

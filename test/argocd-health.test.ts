@@ -11,6 +11,9 @@ import { readFileSync } from 'node:fs';
 import fengariModule from 'fengari';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { Status, Target } from '@crossplane-org/function-sdk-typescript';
+import { compose } from '../function/compose.js';
+import { requestFor } from './support/cases.js';
 import { repoPath } from './support/shared.js';
 
 /** The slice of fengari's API this test uses (the module shim). */
@@ -107,6 +110,8 @@ const cond = (type: string, status: string, reason: string, message?: string) =>
 });
 const SYNCED = cond('Synced', 'True', 'ReconcileSuccess');
 const WAITING_MSG = 'Waiting for: database (Creating); role (ReconcileError: connection refused)';
+const REFUSED_MSG =
+  'spec.extensions[0].name: extension "plv8" is not allowed on this platform (allowed: pgcrypto); remove it, or ask the platform team to allow it';
 
 const cases: { reason: string; obj: unknown; status: string; message: string }[] = [
   {
@@ -144,6 +149,24 @@ const cases: { reason: string; obj: unknown; status: string; message: string }[]
     }),
     status: 'Degraded',
     message: 'cannot compose resources: spec.extensions[0].name: "plpython3u" is not allowed',
+  },
+  {
+    reason: 'refused, as a claim really shows it (Crossplane v2.2.4): Synced True, Ready False waiting for the XR, and only Provisioned says why',
+    obj: td({
+      conditions: [
+        SYNCED,
+        cond('Ready', 'False', 'Waiting', 'Claim is waiting for composite resource to become Ready'),
+        cond('Provisioned', 'False', 'NotAllowed', REFUSED_MSG),
+      ],
+    }),
+    status: 'Degraded',
+    message: REFUSED_MSG,
+  },
+  {
+    reason: 'a refused change of a claim that was ready: the change was not applied, so Degraded wins over Ready True',
+    obj: td({ conditions: [SYNCED, cond('Ready', 'True', 'Available'), cond('Provisioned', 'False', 'InvalidSpec', 'spec.passwordRotationTrigger: must be an RFC 3339 time')] }),
+    status: 'Degraded',
+    message: 'spec.passwordRotationTrigger: must be an RFC 3339 time',
   },
   {
     reason: 'synced false wins over Ready True: the last reconcile failed even if resources are up',
@@ -191,6 +214,18 @@ describe('Argo CD health check (argocd/health.lua)', () => {
       expect(health(c.obj)).toEqual({ status: c.status, message: c.message });
     });
   }
+
+  it('a claim the function really refuses shows Degraded with the function\'s own message (reason: issue 10, Argo CD must not show Progressing forever)', () => {
+    const rsp = compose(requestFor({ flavour: 'claim', xr: 'examples/claim/production.yaml', patch: { spec: { extensions: [{ name: 'plv8' }] } } }));
+    // What Crossplane v2.2.4 writes on the claim: its own Synced/Ready, and the function's conditions targeted at the claim.
+    const fromFunction = rsp.conditions
+      .filter((c) => c.target === Target.TARGET_COMPOSITE_AND_CLAIM)
+      .map((c) => cond(c.type, c.status === Status.STATUS_CONDITION_FALSE ? 'False' : 'True', c.reason, c.message));
+    expect(fromFunction).toHaveLength(1);
+    const claim = td({ conditions: [SYNCED, cond('Ready', 'False', 'Waiting', 'Claim is waiting for composite resource to become Ready'), ...fromFunction] });
+    expect(health(claim)).toEqual({ status: 'Degraded', message: rsp.conditions[0]!.message });
+    expect(rsp.conditions[0]!.message).toContain('spec.extensions[0].name: extension "plv8" is not allowed');
+  });
 
   it('argocd-cm-patch.yaml inlines health.lua byte for byte (reason: the installed check must be the tested one)', () => {
     const cm = parse(readFileSync(repoPath('argocd/argocd-cm-patch.yaml'), 'utf8'));

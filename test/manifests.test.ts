@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { generatedFiles } from '../scripts/manifests.js';
+import { CROSSPLANE_COLUMNS, generatedFiles } from '../scripts/manifests.js';
 import { compositionInput, loadYaml } from '../scripts/request.js';
 import { parseInput } from '../function/input.js';
 import { closed, CrdValidator, newAjv } from './support/crds.js';
@@ -31,6 +31,18 @@ describe('generated manifests', () => {
     expect(xrds.namespaced.spec.versions[0].additionalPrinterColumns).toEqual(xrds.claim.spec.versions[0].additionalPrinterColumns);
     expect(xrds.claim.spec.scope).toBe('LegacyCluster');
     expect(xrds.namespaced.spec.scope).toBe('Namespaced');
+  });
+
+  it('declares no printer column Crossplane already appends, and PROTECTED reads the observed status (reason: no column twice; PROTECTED must mean protected now)', () => {
+    for (const xrd of [xrds.claim, xrds.namespaced]) {
+      const columns = xrd.spec.versions[0].additionalPrinterColumns as { name: string; jsonPath: string }[];
+      expect(columns.map((c) => c.name).filter((n) => CROSSPLANE_COLUMNS.includes(n))).toEqual([]);
+      expect(columns.find((c) => c.name === 'PROTECTED')?.jsonPath).toBe('.status.protected');
+      for (const column of columns) {
+        const field = column.jsonPath.replace(/^\.status\./, '');
+        expect(xrSchema(xrd).properties.status.properties, `${column.name} reads a status field the XRD defines`).toHaveProperty(field);
+      }
+    }
   });
 
   it('keeps the three fixed fields with their names and defaults', () => {

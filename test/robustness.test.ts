@@ -138,7 +138,10 @@ const specArb = fc.record(
     schemas: mostly(fc.uniqueArray(sqlName, { maxLength: 4 })),
     connectionLimit: mostly(fc.integer({ min: -5, max: 20_000 })),
     encoding: mostly(fc.constantFrom('UTF8', 'LATIN1', 'SQL_ASCII')),
-    passwordRotationTrigger: mostly(fc.stringMatching(/^[a-z0-9-]{1,20}$/)),
+    passwordRotationTrigger: mostly(
+      fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T23:59:59Z'), noInvalidDate: true }).map((d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z')),
+    ),
+    readOnlyRole: mostly(fc.boolean()),
     secretsManager: mostly(fc.record({ enabled: mostly(fc.boolean()), deletionPolicy: policy }, { requiredKeys: [] })),
     unknownField: anything,
   },
@@ -182,6 +185,8 @@ describe.skipIf(!haveCrds)('fuzzing (property-based)', () => {
         if (fatal.length) {
           expect(fatal).toHaveLength(1);
           expect(fatal[0]!.message).toMatch(/^(spec|input|metadata|observed)/);
+          expect(rsp.results.map((r) => r.severity), 'a Warning for the claim, then the Fatal').toEqual([Severity.SEVERITY_WARNING, Severity.SEVERITY_FATAL]);
+          expect(rsp.conditions[0]?.message).toBe(fatal[0]!.message);
           expect(Object.keys(rsp.desired?.resources ?? {})).toEqual([]);
           return;
         }

@@ -16,6 +16,7 @@ export interface ManagedOptions {
   kind: string;
   name: string;
   externalName?: string;
+  annotations?: Record<string, string>;
   forProvider: Record<string, unknown>;
   policy: DeletionPolicy;
   providerConfigRef: ProviderConfigRef;
@@ -34,7 +35,7 @@ export function managed(plan: Plan, o: ManagedOptions): KubeObject {
   return {
     apiVersion: `${o.group}/${o.version}`,
     kind: o.kind,
-    metadata: objectMeta(plan, o.name, o.externalName ? { [EXTERNAL_NAME]: o.externalName } : undefined),
+    metadata: objectMeta(plan, o.name, o.externalName ? { [EXTERNAL_NAME]: o.externalName, ...o.annotations } : o.annotations),
     spec: {
       forProvider: o.forProvider,
       ...o.extraSpec,
@@ -44,12 +45,15 @@ export function managed(plan: Plan, o: ManagedOptions): KubeObject {
   };
 }
 
+/** The API version of every provider-sql PostgreSQL kind, in both groups. */
+export const SQL_VERSION = 'v1alpha1';
+
 /** A provider-sql PostgreSQL managed resource. */
 export function sqlManaged(plan: Plan, o: Omit<ManagedOptions, 'group' | 'version' | 'providerConfigRef'>): KubeObject {
   // Fields listed one by one: spreading `o` and adding keys is a slow path in V8 (measured by npm run bench).
   return managed(plan, {
     group: plan.tenant.flavour.sqlGroup,
-    version: 'v1alpha1',
+    version: SQL_VERSION,
     kind: o.kind,
     name: o.name,
     externalName: o.externalName,

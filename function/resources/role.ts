@@ -1,19 +1,24 @@
 /**
- * The tenant's login role. Every elevated attribute is set to false
- * explicitly, so that nothing (a provider default, a manual ALTER ROLE that
- * provider-sql reconciles away) can leave a tenant with more than LOGIN.
+ * A login role: the tenant's own, or its read-only reader. Every elevated
+ * attribute is set to false explicitly, so that nothing (a provider default, a
+ * manual ALTER ROLE that provider-sql reconciles away) can leave a tenant with
+ * more than LOGIN.
  *
- * There is no passwordSecretRef: provider-sql generates the password once and
+ * There is no passwordSecretRef: provider-sql generates the password and
  * publishes it, with username, endpoint and port, to the connection secret.
+ * That secret is named after the rotation trigger; a name provider-sql has not
+ * written yet is a missing secret, which provider-sql v0.16.0 answers with a
+ * new password (SPEC, measured) — its own passwordRotationTrigger does nothing
+ * for a role created with a generated password, and is not used.
  */
-import type { Plan } from '../plan.js';
+import type { Login, Plan } from '../plan.js';
 import { sqlManaged, type KubeObject } from './managed.js';
 
-export function role(plan: Plan): KubeObject {
+export function role(plan: Plan, login: Login): KubeObject {
   const { spec, objects, tenant } = plan;
   const forProvider: Record<string, unknown> = {
     privileges: {
-      login: true,
+      login: login.canLogin,
       inherit: true,
       superUser: false,
       createDb: false,
@@ -21,15 +26,15 @@ export function role(plan: Plan): KubeObject {
       replication: false,
       bypassRls: false,
     },
-    connectionLimit: spec.connectionLimit,
   };
-  if (spec.passwordRotationTrigger) forProvider.passwordRotationTrigger = spec.passwordRotationTrigger;
-  const ref: Record<string, string> = { name: objects.roleConnectionSecret };
+  // The tenant's limit is for the tenant's connections; readers (BI tools) are not counted against it.
+  if (login.key === '') forProvider.connectionLimit = spec.connectionLimit;
+  const ref: Record<string, string> = { name: login.objects.roleConnectionSecret };
   if (!tenant.flavour.mrNamespace) ref.namespace = objects.roleConnectionSecretNamespace;
   return sqlManaged(plan, {
     kind: 'Role',
-    name: objects.role,
-    externalName: plan.role,
+    name: login.objects.role,
+    externalName: login.role,
     forProvider,
     policy: plan.policies.role,
     extraSpec: { writeConnectionSecretToRef: ref },

@@ -1,6 +1,7 @@
 /**
  * The Kubernetes Secrets the function composes itself, in the tenant's
- * namespace, in both flavours:
+ * namespace, in both flavours, for each login (the tenant's role, and the
+ * read-only role as `<name>-readonly-…`):
  *
  * - `<name>-secret`: what apps read. The keys username, password, endpoint and
  *   port are the ones existing apps (and the old Helm chart) use; database,
@@ -13,8 +14,8 @@
  * function returns is exactly what the API server stores.
  */
 import type { Credentials } from '../credentials.js';
-import { jdbcUrl, postgresUri, rdsSecretJson } from '../credentials.js';
-import type { Plan } from '../plan.js';
+import { jdbcUrl, postgresUri } from '../credentials.js';
+import type { Login, Plan } from '../plan.js';
 import type { KubeObject } from './managed.js';
 
 export const AWS_SECRET_STRING_KEY = 'secretString';
@@ -39,9 +40,9 @@ function kubeSecret(plan: Plan, name: string, data: Record<string, string>): Kub
   };
 }
 
-export function credentialsSecret(plan: Plan, c: Credentials): KubeObject {
+export function credentialsSecret(plan: Plan, login: Login, c: Credentials): KubeObject {
   const sslMode = plan.input.sql.sslMode;
-  return kubeSecret(plan, plan.objects.secret, {
+  return kubeSecret(plan, login.objects.secret, {
     username: c.username,
     password: c.password,
     endpoint: c.endpoint,
@@ -52,6 +53,7 @@ export function credentialsSecret(plan: Plan, c: Credentials): KubeObject {
   });
 }
 
-export function awsSecretString(plan: Plan, c: Credentials): KubeObject {
-  return kubeSecret(plan, plan.objects.awsSecretString, { [AWS_SECRET_STRING_KEY]: rdsSecretJson(c, plan.database) });
+/** `json`: the login's credentials in the RDS format (credentials.ts rdsSecretJson). */
+export function awsSecretString(plan: Plan, login: Login, json: string): KubeObject {
+  return kubeSecret(plan, login.objects.awsSecretString, { [AWS_SECRET_STRING_KEY]: json });
 }

@@ -1,31 +1,42 @@
 /**
- * The AWS Secrets Manager copy of the credentials: a Secret (with the
+ * The AWS Secrets Manager copy of a login's credentials: a Secret (with the
  * platform's KMS key, tags and recovery window) and a SecretVersion whose
  * value is read from the `<name>-secretsmanager` Kubernetes Secret.
+ *
+ * The provider does not watch that Kubernetes Secret: after a rotation it
+ * would copy the new password only at its next poll (10 minutes by default).
+ * A checksum of the value, as an annotation on the SecretVersion, changes with
+ * the password and makes the provider reconcile at once. A SHA-256 prefix of a
+ * JSON holding a generated password reveals nothing of it.
  */
-import type { Plan } from '../plan.js';
+import { createHash } from 'node:crypto';
+import type { Login, Plan } from '../plan.js';
 import { managed, type KubeObject } from './managed.js';
 import { sortedMap } from '../canonical.js';
 import { AWS_SECRET_STRING_KEY } from './secret.js';
 
-function awsManaged(plan: Plan, kind: string, name: string, forProvider: Record<string, unknown>): KubeObject {
+export const SECRET_STRING_CHECKSUM = 'tenantdb.platform.io/secret-string-checksum';
+
+function awsManaged(plan: Plan, kind: string, name: string, forProvider: Record<string, unknown>, annotations?: Record<string, string>): KubeObject {
   return managed(plan, {
     group: plan.tenant.flavour.awsGroup,
     version: 'v1beta1',
     kind,
     name,
+    annotations,
     forProvider,
     policy: plan.policies.awsSecret,
     providerConfigRef: plan.input.secretsManager.providerConfigRef,
   });
 }
 
-export function awsSecret(plan: Plan, region: string): KubeObject {
+export function awsSecret(plan: Plan, login: Login, region: string): KubeObject {
   const sm = plan.input.secretsManager;
+  const what = login.key === '' ? 'PostgreSQL credentials' : 'Read-only PostgreSQL credentials';
   const forProvider: Record<string, unknown> = {
     region,
-    name: plan.awsSecretName,
-    description: `PostgreSQL credentials of ${plan.tenant.namespace}/${plan.tenant.name} (database ${plan.database})`,
+    name: login.awsSecretName,
+    description: `${what} of ${plan.tenant.namespace}/${plan.tenant.name} (database ${plan.database})`,
     recoveryWindowInDays: sm.recoveryWindowInDays,
     tags: sortedMap({
       ...sm.tags,
@@ -34,14 +45,22 @@ export function awsSecret(plan: Plan, region: string): KubeObject {
     }),
   };
   if (sm.kmsKeyId) forProvider.kmsKeyId = sm.kmsKeyId;
-  return awsManaged(plan, 'Secret', plan.objects.awsSecret, forProvider);
+  return awsManaged(plan, 'Secret', login.objects.awsSecret, forProvider);
 }
 
-export function awsSecretVersion(plan: Plan, region: string): KubeObject {
+/** `secretString` is the JSON the `<name>-secretsmanager` Secret holds. */
+export function awsSecretVersion(plan: Plan, login: Login, region: string, secretString: string): KubeObject {
   const { flavour, namespace } = plan.tenant;
-  return awsManaged(plan, 'SecretVersion', plan.objects.awsSecretVersion, {
-    region,
-    secretIdRef: { name: plan.objects.awsSecret },
-    secretStringSecretRef: flavour.secretKeyRef(plan.objects.awsSecretString, AWS_SECRET_STRING_KEY, namespace),
-  });
+  const checksum = createHash('sha256').update(secretString).digest('hex').slice(0, 16);
+  return awsManaged(
+    plan,
+    'SecretVersion',
+    login.objects.awsSecretVersion,
+    {
+      region,
+      secretIdRef: { name: login.objects.awsSecret },
+      secretStringSecretRef: flavour.secretKeyRef(login.objects.awsSecretString, AWS_SECRET_STRING_KEY, namespace),
+    },
+    { [SECRET_STRING_CHECKSUM]: checksum },
+  );
 }

@@ -4,14 +4,14 @@
  * spec.deletionProtection is true; switching it off removes them, and then
  * (replayDeletion) a deletion that was refused earlier goes ahead.
  *
- * Claim flavour: ClusterUsages for the cluster-scoped Database, Role and XR,
- * and a namespaced Usage for the claim itself, so that deleting the claim
+ * Claim flavour: ClusterUsages for the cluster-scoped Database, Role (and
+ * read-only Role) and XR, and a namespaced Usage for the claim itself, so that deleting the claim
  * (kubectl, an Argo CD prune) is refused at once instead of leaving the claim
  * stuck terminating. Namespaced flavour: Usages in the XR's namespace.
  */
 import type { Plan } from '../plan.js';
 import { CLAIM_KIND } from '../flavour.js';
-import type { KubeObject } from './managed.js';
+import { SQL_VERSION, type KubeObject } from './managed.js';
 
 export const PROTECTION_API_VERSION = 'protection.crossplane.io/v1beta1';
 
@@ -46,14 +46,17 @@ function usage(plan: Plan, kind: 'Usage' | 'ClusterUsage', namespace: string | u
 }
 
 /** The protection objects, keyed by their composed-resource name. */
-export function usages(plan: Plan, database: KubeObject, role: KubeObject): Record<string, KubeObject> {
+export function usages(plan: Plan): Record<string, KubeObject> {
   const { flavour, xrApiVersion, xrKind, xrName, namespace, name } = plan.tenant;
   const ns = flavour.mrNamespace;
+  const sqlApiVersion = `${flavour.sqlGroup}/${SQL_VERSION}`;
   const targets: [Target, string][] = [
-    [{ key: 'database', apiVersion: database.apiVersion, kind: 'Database', name: plan.objects.database }, `Database ${plan.database}`],
-    [{ key: 'role', apiVersion: role.apiVersion, kind: 'Role', name: plan.objects.role }, `Role ${plan.role}`],
-    [{ key: 'xr', apiVersion: xrApiVersion, kind: xrKind, name: xrName }, `${xrKind} ${xrName}`],
+    [{ key: 'database', apiVersion: sqlApiVersion, kind: 'Database', name: plan.objects.database }, `Database ${plan.database}`],
   ];
+  for (const login of [plan.tenantLogin, plan.readerLogin]) {
+    if (login) targets.push([{ key: `${login.key}role`, apiVersion: sqlApiVersion, kind: 'Role', name: login.objects.role }, `Role ${login.role}`]);
+  }
+  targets.push([{ key: 'xr', apiVersion: xrApiVersion, kind: xrKind, name: xrName }, `${xrKind} ${xrName}`]);
   const out: Record<string, KubeObject> = {};
   for (const [target, what] of targets) {
     out[`usage-${target.key}`] = usage(plan, flavour.usageKind, ns, target, what);

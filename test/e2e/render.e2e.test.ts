@@ -29,7 +29,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Severity, type Resource } from '@crossplane-org/function-sdk-typescript';
 import { compose } from '../../function/compose.js';
 import { compositionInput, loadYaml, xrFor } from '../../scripts/request.js';
-import { mismatches, requestFor } from '../support/cases.js';
+import { merge, mismatches, requestFor } from '../support/cases.js';
+import { Cluster } from '../support/cluster.js';
 import { requireShared } from '../support/shared.js';
 import { ApiError, repoRoot, startControlPlane, type ControlPlane, type KubeClient, type Obj, type Response } from './apiserver.js';
 import { crdsForXrd } from './xcrd.js';
@@ -48,13 +49,46 @@ interface Scenario {
   xr: string;
   /** Observed resources for the second reconcile; none: first reconcile only. */
   observed?: string;
+  /** Patch applied to the example before anything else. */
+  patch?: Obj;
+  /** Instead of `observed`: this many reconciles in a simulated cluster (test/support/cluster.ts), each render applied. */
+  reconciles?: number;
 }
 
 const SCENARIOS: Scenario[] = [
   { name: 'claim production', flavour: 'claim', xr: 'examples/claim/production.yaml', observed: 'examples/claim/observed.yaml' },
   { name: 'claim test', flavour: 'claim', xr: 'examples/claim/test.yaml' },
   { name: 'namespaced', flavour: 'namespaced', xr: 'examples/namespaced/tenantdatabase.yaml', observed: 'examples/namespaced/observed.yaml' },
+  // Every optional object: the read-only role with a listed schema, after a password rotation.
+  ...(['claim', 'namespaced'] as const).map((flavour): Scenario => ({
+    name: `${flavour} with read-only role, schema and rotation`,
+    flavour,
+    xr: flavour === 'claim' ? 'examples/claim/production.yaml' : 'examples/namespaced/tenantdatabase.yaml',
+    patch: { spec: { readOnlyRole: true, schemas: ['reporting'], passwordRotationTrigger: '2026-12-02T21:00:00Z' } },
+    reconciles: 3,
+  })),
 ];
+
+/** The renders of a scenario, in order: first reconcile, then the second (observed file) or each simulated one. */
+function renders(s: Scenario): { title: string; response: () => ReturnType<typeof compose> }[] {
+  if (s.reconciles) {
+    let cached: ReturnType<typeof compose>[] | undefined;
+    const all = () => {
+      if (!cached) {
+        const req = requestFor({ flavour: s.flavour, xr: s.xr, patch: s.patch });
+        const cluster = new Cluster(req.observed!.composite!.resource as Obj, req.input as Obj);
+        cached = Array.from({ length: s.reconciles! }, () => cluster.reconcile().response);
+      }
+      return cached;
+    };
+    return Array.from({ length: s.reconciles }, (_, i) => ({ title: `simulated reconcile ${i + 1}`, response: () => all()[i]! }));
+  }
+  const observedFiles = s.observed ? [undefined, s.observed] : [undefined];
+  return observedFiles.map((observed, i) => ({
+    title: i === 0 ? 'first reconcile (nothing observed)' : `second reconcile (observed: ${observed})`,
+    response: () => compose(requestFor({ flavour: s.flavour, xr: s.xr, observed, patch: s.patch })),
+  }));
+}
 
 /**
  * Warnings that are expected, each with why. Any other warning is a failure.
@@ -280,6 +314,20 @@ describe.skipIf(!run)('kube-apiserver accepts everything function-tenantdatabase
         for (const crd of xrCrds) await k.deleteCRD(crd.metadata.name);
       });
 
+      it('the API server refuses a passwordRotationTrigger that is not a Kubernetes time, as the function does (reason: provider-sql takes only RFC 3339)', async () => {
+        const claim = (passwordRotationTrigger: string) => ({
+          apiVersion: 'tenantdb.platform.io/v1alpha1',
+          kind: 'TenantDatabase',
+          metadata: { name: 'e2e-rotation', namespace: 'test-namespace' },
+          spec: { passwordRotationTrigger },
+        });
+        await expect(k.apply(claim('2026-12-02T21:00:00Z'), { dryRun: true })).resolves.toMatchObject({ status: expect.any(Number) });
+        await expect(k.apply(claim('2026-12-02T22:00:00+01:00'), { dryRun: true })).resolves.toMatchObject({ status: expect.any(Number) });
+        for (const bad of ['2026-12', 'rotate-please', '2026-12-02T21:00:00.5Z', '2026-12-02 21:00:00Z']) {
+          await expect(k.apply(claim(bad), { dryRun: true }), bad).rejects.toThrow(/passwordRotationTrigger/);
+        }
+      });
+
       it('the XRD\'s CEL rules hold in a real API server: encoding, lcCollate and lcCType are immutable', async () => {
         const created: Obj[] = [];
         const base = {
@@ -315,20 +363,18 @@ describe.skipIf(!run)('kube-apiserver accepts everything function-tenantdatabase
           });
 
           it(`${s.xr} is a valid ${flavour === 'claim' ? 'claim (and its XR)' : 'XR'} of the XRD`, async () => {
-            const [doc] = loadYaml(resolve(repoRoot, s.xr));
-            const problems = await roundTrip(doc!, created);
-            xr = xrFor(doc!, flavour);
+            const doc = merge(loadYaml(resolve(repoRoot, s.xr))[0], s.patch ?? {}) as Obj;
+            const problems = await roundTrip(doc, created);
+            xr = xrFor(doc, flavour);
             if (flavour === 'claim') problems.push(...(await roundTrip(xr, created)));
             xrNamespace = xr.metadata?.namespace;
             expect(problems).toEqual([]);
           });
 
-          const reconciles = s.observed ? [undefined, s.observed] : [undefined];
-          reconciles.forEach((observed, i) => {
-            const title = i === 0 ? 'first reconcile (nothing observed)' : `second reconcile (observed: ${observed})`;
+          for (const { title, response } of renders(s)) {
             it(`${title}: every composed resource is accepted under Strict validation and reads back as rendered`, async () => {
               expect(xr, 'the example must have been created first').toBeDefined();
-              const rsp = compose(requestFor({ flavour, xr: s.xr, observed }));
+              const rsp = response();
               const fatal = rsp.results.filter((r) => r.severity === Severity.SEVERITY_FATAL).map((r) => r.message);
               expect(fatal).toEqual([]);
               const desired = Object.entries(rsp.desired?.resources ?? {}) as [string, Resource][];
@@ -383,7 +429,7 @@ describe.skipIf(!run)('kube-apiserver accepts everything function-tenantdatabase
               }
               expect(problems).toEqual([]);
             });
-          });
+          }
         });
       }
     });

@@ -26,6 +26,8 @@ export interface Case {
   observedPatch?: Obj;
   expect: {
     fatal?: string;
+    /** The class of a refusal: the reason of its Warning result and Provisioned condition. */
+    refusal?: string;
     resources?: Obj;
     absent?: string[];
     status?: Obj;

@@ -1,0 +1,146 @@
+/**
+ * A cluster in miniature, for tests that follow a claim through several
+ * reconciles: it calls compose() the way Crossplane v2.2.4 does and applies
+ * what comes back the way Crossplane and provider-sql v0.16.0 were measured to
+ * (../shared/SPEC.md, "How real Crossplane v2.2.4 and provider-sql v0.16.0
+ * behave"; ../shared/fixtures/crossplane-v2.2.4/):
+ *
+ * - each reconcile calls the function once, and again with the required
+ *   resources when the answer carries requirements;
+ * - a Fatal answer changes nothing; otherwise the desired objects become the
+ *   observed ones (ready), and objects no longer desired are deleted;
+ * - provider-sql writes a Role's generated password to the connection secret
+ *   its writeConnectionSecretToRef names, and generates a new one (setting
+ *   status.atProvider.lastPasswordChange) whenever that secret does not exist
+ *   yet; the role's previous password stops working;
+ * - Crossplane passes each observed Role the connection details of the secret
+ *   its observed writeConnectionSecretToRef names.
+ *
+ * Passwords are deterministic (`generated-1`, `generated-2`, …), so a sequence
+ * of reconciles is as repeatable as compose() itself.
+ */
+import { Severity, type Resource, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { compose } from '../../function/compose.js';
+
+type Obj = Record<string, any>;
+
+export const ENDPOINT = 'aurora.example.internal';
+
+export interface Reconcile {
+  /** The answers of this reconcile: one, or two when the first carried requirements. */
+  calls: RunFunctionResponse[];
+  /** The answer Crossplane acted on (the last one). */
+  response: RunFunctionResponse;
+  fatal?: string;
+}
+
+export class Cluster {
+  /** Observed composed resources, by composed-resource name. */
+  observed: Record<string, Obj> = {};
+  /** Connection secrets provider-sql wrote, by namespace/name. */
+  secrets = new Map<string, Record<string, string>>();
+  /** The password each PostgreSQL role accepts now. */
+  passwords = new Map<string, string>();
+  private generated = 0;
+  private clock = Date.UTC(2026, 11, 2, 12, 0, 0);
+
+  /** @param xr the observed XR; @param input the Composition's function input. */
+  constructor(
+    public xr: Obj,
+    private readonly input: Obj,
+  ) {}
+
+  request(required: Record<string, Obj[]> = {}): RunFunctionRequest {
+    const resources: Record<string, Resource> = {};
+    for (const [key, resource] of Object.entries(this.observed)) {
+      resources[key] = { resource: structuredClone(resource), connectionDetails: this.connectionDetails(resource), ready: 0 } as Resource;
+    }
+    return {
+      meta: { tag: '', capabilities: [] },
+      observed: { composite: { resource: structuredClone(this.xr), connectionDetails: {}, ready: 0 }, resources },
+      desired: { composite: undefined, resources: {} },
+      input: structuredClone(this.input),
+      context: undefined,
+      extraResources: {},
+      credentials: {},
+      requiredResources: Object.fromEntries(
+        Object.entries(required).map(([key, items]) => [key, { items: items.map((resource) => ({ resource, connectionDetails: {}, ready: 0 })) }]),
+      ),
+      requiredSchemas: {},
+    } as unknown as RunFunctionRequest;
+  }
+
+  /**
+   * One reconcile. With `providerLag`, provider-sql has not yet acted on the
+   * objects applied by this reconcile when the next one starts.
+   */
+  reconcile(options: { providerLag?: boolean } = {}): Reconcile {
+    const first = compose(this.request());
+    const calls = [first];
+    const wanted = first.requirements?.resources ?? {};
+    if (Object.keys(wanted).length > 0) calls.push(compose(this.request(this.fetch(wanted))));
+    const response = calls[calls.length - 1]!;
+    const fatal = response.results.find((r) => r.severity === Severity.SEVERITY_FATAL)?.message;
+    if (fatal) return { calls, response, fatal };
+    this.apply(response, options.providerLag === true);
+    return { calls, response };
+  }
+
+  /** provider-sql catching up after a lagging reconcile. */
+  settle(): void {
+    for (const role of Object.values(this.observed).filter((o) => o.kind === 'Role')) this.providerSqlRole(role);
+  }
+
+  private fetch(selectors: Record<string, Obj>): Record<string, Obj[]> {
+    const out: Record<string, Obj[]> = {};
+    for (const [key, s] of Object.entries(selectors)) {
+      const data = this.secrets.get(`${s.namespace ?? ''}/${s.matchName}`);
+      out[key] = data ? [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: s.matchName, namespace: s.namespace }, data: encode(data) }] : [];
+    }
+    return out;
+  }
+
+  private apply(response: RunFunctionResponse, providerLag: boolean): void {
+    const desired = response.desired?.resources ?? {};
+    const next: Record<string, Obj> = {};
+    for (const [key, r] of Object.entries(desired)) {
+      const object = structuredClone(r.resource as Obj);
+      const before = this.observed[key];
+      object.status = { ...(before?.status ?? {}), conditions: [{ type: 'Ready', status: 'True', reason: 'Available' }, { type: 'Synced', status: 'True', reason: 'ReconcileSuccess' }] };
+      next[key] = object;
+    }
+    this.observed = next;
+    if (!providerLag) this.settle();
+  }
+
+  /** provider-sql's Role reconcile, as far as passwords go. */
+  private providerSqlRole(role: Obj): void {
+    const ref = role.spec?.writeConnectionSecretToRef ?? {};
+    const where = `${ref.namespace ?? role.metadata?.namespace ?? ''}/${ref.name}`;
+    const name = role.metadata?.annotations?.['crossplane.io/external-name'];
+    if (this.secrets.has(where)) return;
+    this.generated += 1;
+    this.clock += 60_000;
+    const password = `generated-${this.generated}`;
+    this.passwords.set(name, password);
+    this.secrets.set(where, { username: name, password, endpoint: ENDPOINT, port: '5432' });
+    role.status = { ...role.status, atProvider: { ...(role.status?.atProvider ?? {}), lastPasswordChange: new Date(this.clock).toISOString().replace(/\.\d{3}Z$/, 'Z') } };
+  }
+
+  private connectionDetails(resource: Obj): Record<string, Uint8Array> {
+    const ref = resource.spec?.writeConnectionSecretToRef;
+    if (!ref) return {};
+    const data = this.secrets.get(`${ref.namespace ?? resource.metadata?.namespace ?? ''}/${ref.name}`) ?? {};
+    return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v)]));
+  }
+}
+
+function encode(data: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+}
+
+/** A value of a desired Secret's data, decoded. */
+export function secretValue(response: RunFunctionResponse, key: string, field: string): string | undefined {
+  const data = (response.desired?.resources?.[key]?.resource as Obj | undefined)?.data;
+  return typeof data?.[field] === 'string' ? Buffer.from(data[field], 'base64').toString('utf8') : undefined;
+}
