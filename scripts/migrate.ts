@@ -7,31 +7,56 @@
  * A directory argument is searched recursively for files named values.yaml
  * (e.g. apps/<namespace>/<app>/values.yaml), in sorted order.
  *
+ * Relative paths are taken from the directory the user ran the command in,
+ * not from the package root where `npm run` starts it.
+ *
  * All inputs are validated before anything is written; any problem exits 1
  * with one line per problem (file, entry index, key) and writes nothing. An
  * existing claim file with different content is not overwritten unless
- * --force is given (it may hold hand-made changes). `--dry-run` prints the
- * YAML stream on stdout and writes nothing. The logic lives in migration.ts.
+ * --force is given (it may hold hand-made changes); one with the same content
+ * is left alone, and a run that would change nothing says so. `--dry-run`
+ * prints the YAML stream on stdout and writes nothing. The logic lives in
+ * migration.ts.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { migrate, MigrationError, type Flavour, type InputFile } from './migration.js';
+import { migrate, type Flavour, type InputFile, type OutputFile } from './migration.js';
 
 const USAGE = 'usage: npm run migrate -- [--out DIR] [--dry-run] [--flavour claim|namespaced] [--keep-names] [--force] <values.yaml | dir>...';
 const DEFAULT_OUT = 'claims';
 const SKIP_DIRS = new Set(['node_modules', '.git']);
+/** The npm script that runs this file (package.json). */
+const NPM_SCRIPT = 'migrate';
 
 class UsageError extends Error {}
 
-/** Every file named values.yaml below dir, sorted by path (byte order, so independent of locale). */
-function findValuesFiles(dir: string): string[] {
+/** One or more problems; `problems` are complete lines, one per problem. */
+class MigrationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+/**
+ * Where relative paths start: the directory the user ran `npm run migrate`
+ * in. npm starts scripts in the package root and passes the user's directory
+ * as INIT_CWD. INIT_CWD is trusted only when npm started this very script: an
+ * outer npm process (e.g. `npm test`) leaves its own INIT_CWD in the
+ * environment of everything it starts, and there the working directory is right.
+ */
+function userDirectory(): string {
+  const { npm_lifecycle_event: script, INIT_CWD: initCwd } = process.env;
+  return script === NPM_SCRIPT && initCwd ? initCwd : process.cwd();
+}
+
+/** Every file named values.yaml below dir (as the user named dir), sorted by path (byte order, so independent of locale). */
+function findValuesFiles(base: string, dir: string): string[] {
   const found: string[] = [];
   const walk = (d: string) => {
-    const names = readdirSync(d).sort();
-    for (const name of names) {
+    for (const name of readdirSync(resolve(base, d)).sort()) {
       const path = join(d, name);
-      const stat = statSync(path);
+      const stat = statSync(resolve(base, path));
       if (stat.isDirectory()) {
         if (!SKIP_DIRS.has(name)) walk(path);
       } else if (name === 'values.yaml' && stat.isFile()) {
@@ -43,13 +68,16 @@ function findValuesFiles(dir: string): string[] {
   return found.sort();
 }
 
-function inputFiles(args: string[]): InputFile[] {
+/** The input files, read; every path that cannot be used is a problem, and all of them are reported. */
+function readInputs(base: string, args: string[]): { inputs: InputFile[]; problems: string[] } {
+  const problems: string[] = [];
   const paths: string[] = [];
   for (const arg of args) {
-    if (!existsSync(arg)) throw new MigrationError([`${arg}: no such file or directory`]);
-    if (statSync(arg).isDirectory()) {
-      const found = findValuesFiles(arg);
-      if (!found.length) throw new MigrationError([`${arg}: no values.yaml found below this directory`]);
+    const path = resolve(base, arg);
+    if (!existsSync(path)) problems.push(`${arg}: no such file or directory`);
+    else if (statSync(path).isDirectory()) {
+      const found = findValuesFiles(base, arg);
+      if (!found.length) problems.push(`${arg}: no values.yaml found below this directory`);
       paths.push(...found);
     } else {
       paths.push(arg);
@@ -57,13 +85,50 @@ function inputFiles(args: string[]): InputFile[] {
   }
   // A file named twice (directly and through a directory) is read once.
   const seen = new Set<string>();
-  const unique = paths.filter((p) => {
-    const key = resolve(p);
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
+  const inputs: InputFile[] = [];
+  for (const file of paths) {
+    const path = resolve(base, file);
+    if (seen.has(path)) continue;
+    seen.add(path);
+    try {
+      inputs.push({ file, text: readFileSync(path, 'utf8') });
+    } catch (error) {
+      problems.push(`${file}: cannot be read: ${(error as Error).message}`);
+    }
+  }
+  return { inputs, problems };
+}
+
+type Change = 'new' | 'overwritten' | 'unchanged';
+
+interface Target extends OutputFile {
+  /** As the user would name it: --out joined with the claim's path. */
+  shown: string;
+  absolute: string;
+  /** 'overwritten': an existing file differs, which only --force may replace. */
+  change: Change;
+}
+
+function targets(base: string, out: string, files: OutputFile[]): Target[] {
+  return files.map((f) => {
+    const shown = join(out, f.path);
+    const absolute = resolve(base, shown);
+    const existing = existsSync(absolute) ? readFileSync(absolute, 'utf8') : undefined;
+    const change: Change = existing === undefined ? 'new' : existing === f.content ? 'unchanged' : 'overwritten';
+    return { ...f, shown, absolute, change };
   });
-  return unique.map((file) => ({ file, text: readFileSync(file, 'utf8') }));
+}
+
+function summary(all: Target[], out: string, noun: string): string {
+  const count = (change: Change) => all.filter((t) => t.change === change).length;
+  const unchanged = count('unchanged');
+  if (unchanged === all.length) return `migrate: nothing changed: all ${all.length} ${noun} file(s) in ${out} are already up to date\n`;
+  const parts = [
+    [count('new'), 'new'],
+    [count('overwritten'), 'overwritten (--force)'],
+    [unchanged, 'already up to date, left alone'],
+  ].filter(([n]) => n).map(([n, what]) => `${n} ${what}`);
+  return `migrate: wrote ${all.length - unchanged} ${noun} file(s) to ${out}: ${parts.join(', ')}\n`;
 }
 
 function main(): number {
@@ -93,8 +158,18 @@ function main(): number {
   if (flavour !== 'claim' && flavour !== 'namespaced') throw new UsageError(`--flavour must be claim or namespaced, got ${JSON.stringify(flavour)}`);
   const keepNames = values['keep-names'] ?? false;
   const out = values.out ?? DEFAULT_OUT;
+  const base = userDirectory();
 
-  const result = migrate(inputFiles(positionals), { flavour: flavour as Flavour, keepNames });
+  const read = readInputs(base, positionals);
+  const result = migrate(read.inputs, { flavour: flavour as Flavour, keepNames });
+  const problems = [...read.problems, ...result.problems];
+  const planned = values['dry-run'] ? [] : targets(base, out, result.files);
+  if (!values.force) {
+    for (const t of planned.filter((t) => t.change === 'overwritten')) {
+      problems.push(`${t.shown}: exists with different content; not overwritten (remove it, choose another --out, or pass --force)`);
+    }
+  }
+  if (problems.length) throw new MigrationError(problems);
   if (!result.files.length) {
     process.stderr.write('migrate: no tenantDatabases entries found; nothing to do\n');
     return 0;
@@ -103,16 +178,11 @@ function main(): number {
   if (values['dry-run']) {
     process.stdout.write(result.stream);
   } else {
-    const targets = result.files.map((f) => ({ ...f, target: join(out, f.path) }));
-    const conflicts = targets
-      .filter((f) => existsSync(f.target) && readFileSync(f.target, 'utf8') !== f.content)
-      .map((f) => `${f.target}: exists with different content; not overwritten (remove it, choose another --out, or pass --force)`);
-    if (conflicts.length && !values.force) throw new MigrationError(conflicts);
-    for (const f of targets) {
-      mkdirSync(dirname(f.target), { recursive: true });
-      writeFileSync(f.target, f.content);
+    for (const t of planned.filter((t) => t.change !== 'unchanged')) {
+      mkdirSync(dirname(t.absolute), { recursive: true });
+      writeFileSync(t.absolute, t.content);
     }
-    process.stderr.write(`migrate: wrote ${targets.length} ${flavour === 'claim' ? 'claim' : 'TenantDatabase'} file(s) to ${relative(process.cwd(), resolve(out)) || '.'}\n`);
+    process.stdout.write(summary(planned, out, flavour === 'claim' ? 'claim' : 'TenantDatabase'));
   }
   if (!keepNames) {
     process.stderr.write(

@@ -3,12 +3,12 @@
  * TenantDatabase claims. Pure: parse, validate and render from text that is
  * passed in; reading and writing files is the CLI's job (scripts/migrate.ts).
  *
- * Everything is checked before anything is rendered, and every problem is
- * reported (not only the first), each naming the file, the entry index and
- * the key, so that a migration either produces a complete, reviewable set of
- * claims or nothing at all.
+ * Every problem is reported (not only the first, and not only the first
+ * kind: an entry with a bad key is still checked for duplicates), each
+ * naming the file, the entry index and the key, so that a migration either
+ * produces a complete, reviewable set of claims or nothing at all.
  */
-import { parseDocument, stringify } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify } from 'yaml';
 
 export type Flavour = 'claim' | 'namespaced';
 export type DeletionPolicy = 'Orphan' | 'Delete';
@@ -75,18 +75,17 @@ export interface OutputFile {
 }
 
 export interface Migration {
+  /**
+   * Every problem in every input, one complete line each. When there is any,
+   * nothing may be written: the other fields then hold only the entries
+   * without problems, so that the caller can add its own (e.g. files it
+   * would overwrite) to the same report.
+   */
+  problems: string[];
   entries: Entry[];
   files: OutputFile[];
   /** All claims as one YAML stream (what --dry-run prints). */
   stream: string;
-}
-
-/** One or more problems in the input; `problems` are complete lines, one per problem. */
-export class MigrationError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join('\n'));
-    this.name = 'MigrationError';
-  }
 }
 
 const where = (s: Source, key?: string) => `${s.file}: ${TOP_LEVEL_KEY}[${s.index}]${key ? `.${key}` : ''}`;
@@ -111,75 +110,136 @@ export function helmIdentifier(name: string): string {
   return name.replaceAll('-', '_');
 }
 
+/** What one values.yaml holds: its valid entries, what every entry claims, and every problem found. */
+export interface ValuesFile {
+  /** The entries without problems, with defaults applied. */
+  entries: Entry[];
+  /** Every entry as far as it is valid, for the checks across entries. */
+  claimed: Claimed[];
+  problems: string[];
+}
+
 /**
- * Parse one values.yaml. Returns its entries with defaults applied, or throws
- * a MigrationError listing every problem in the file.
+ * The names an entry takes, as far as they are valid: enough to find
+ * duplicates and shared adoptions even in an entry that has other problems,
+ * so that all of them are reported in one run.
+ */
+export interface Claimed {
+  source: Source;
+  name?: string;
+  namespace?: string;
+  databaseName?: string;
+  roleName?: string;
+}
+
+/**
+ * Parse one values.yaml, with defaults applied. Never throws: every problem
+ * in the file is returned, each naming the file, the entry and the key.
  *
  * YAML is read as YAML 1.1, as Helm reads values (so `yes`/`no`/`on`/`off`
  * are booleans here exactly as they were for the chart).
  */
-export function parseValues(input: InputFile, options: MigrateOptions): Entry[] {
+export function parseValues(input: InputFile, options: MigrateOptions): ValuesFile {
   const { file } = input;
-  const doc = parseDocument(input.text, { version: '1.1', uniqueKeys: true, prettyErrors: false });
+  const none = (problems: string[]): ValuesFile => ({ entries: [], claimed: [], problems });
+  const lines = new LineCounter();
+  // Duplicate keys are found below, with the path to them; the parser would only give a position.
+  const doc = parseDocument(input.text, { version: '1.1', uniqueKeys: false, prettyErrors: false, lineCounter: lines });
   if (doc.errors.length) {
-    throw new MigrationError(doc.errors.map((e) => `${file}: invalid YAML: ${e.message}`));
+    return none(doc.errors.map((e) => {
+      const { line, col } = lines.linePos(e.pos[0]);
+      return `${file}: invalid YAML at line ${line}, column ${col}: ${e.message}`;
+    }));
   }
+  // Each entry's duplicate keys are reported with the entry's other problems. Of a
+  // duplicated key, toJS() keeps the last value, so the entries are the last list's.
+  const listNode = isMap(doc.contents)
+    ? doc.contents.items.filter((pair) => isScalar(pair.key) && pair.key.value === TOP_LEVEL_KEY).at(-1)?.value
+    : undefined;
+  const entryNodes = isSeq(listNode) ? listNode.items : [];
+  const problems = duplicateKeys(doc.contents, { file, lines, skip: listNode });
   const root: unknown = doc.toJS();
-  if (root === null || root === undefined) return [];
-  if (!isMapping(root)) throw new MigrationError([`${file}: the top level must be a mapping with the key ${TOP_LEVEL_KEY}, got ${describe(root)}`]);
+  if (root === null || root === undefined) return none(problems);
+  if (!isMapping(root)) return none([...problems, `${file}: the top level must be a mapping with the key ${TOP_LEVEL_KEY}, got ${describe(root)}`]);
 
-  const problems: string[] = [];
   for (const key of Object.keys(root).sort()) {
     if (key !== TOP_LEVEL_KEY) problems.push(`${file}: unknown top-level key ${JSON.stringify(key)} (only ${TOP_LEVEL_KEY} is migrated)`);
   }
   const list = root[TOP_LEVEL_KEY];
-  if (list === undefined || list === null) {
-    if (problems.length) throw new MigrationError(problems);
-    return [];
-  }
-  if (!Array.isArray(list)) {
-    throw new MigrationError([...problems, `${file}: ${TOP_LEVEL_KEY} must be a list, got ${describe(list)}`]);
-  }
+  if (list === undefined || list === null) return none(problems);
+  if (!Array.isArray(list)) return none([...problems, `${file}: ${TOP_LEVEL_KEY} must be a list, got ${describe(list)}`]);
 
   const entries: Entry[] = [];
+  const claimed: Claimed[] = [];
   list.forEach((raw: unknown, index: number) => {
-    const entry = parseEntry(raw, { file, index }, options, problems);
-    if (entry) entries.push(entry);
+    problems.push(...duplicateKeys(entryNodes[index], { file, lines }, `${TOP_LEVEL_KEY}[${index}]`));
+    const parsed = parseEntry(raw, { file, index }, options, problems);
+    claimed.push(parsed.claimed);
+    if (parsed.entry) entries.push(parsed.entry);
   });
-  if (problems.length) throw new MigrationError(problems);
-  return entries;
+  return { entries, claimed, problems };
 }
 
-function parseEntry(raw: unknown, source: Source, options: MigrateOptions, problems: string[]): Entry | undefined {
+/**
+ * Keys given twice in one mapping, anywhere below node (except below
+ * `where.skip`). Helm would silently take one of the values, so which one the
+ * author meant is unknown.
+ */
+function duplicateKeys(node: unknown, where: { file: string; lines: LineCounter; skip?: unknown }, path = ''): string[] {
+  if (node === where.skip) return [];
+  const problems: string[] = [];
+  if (isSeq(node)) {
+    node.items.forEach((item, i) => problems.push(...duplicateKeys(item, where, `${path}[${i}]`)));
+  } else if (isMap(node)) {
+    const seen = new Map<string, string[]>();
+    for (const pair of node.items) {
+      const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
+      const pos = isScalar(pair.key) && pair.key.range ? where.lines.linePos(pair.key.range[0]) : undefined;
+      seen.set(key, [...(seen.get(key) ?? []), pos ? `line ${pos.line}, column ${pos.col}` : 'a complex key']);
+      problems.push(...duplicateKeys(pair.value, where, path ? `${path}.${key}` : key));
+    }
+    for (const [key, at] of seen) {
+      if (at.length > 1) {
+        problems.push(`${where.file}: ${path ? `${path}.${key}` : key}: given ${at.length} times (${at.join('; ')}); keep one`);
+      }
+    }
+  }
+  return problems;
+}
+
+function parseEntry(raw: unknown, source: Source, options: MigrateOptions, problems: string[]): { entry?: Entry; claimed: Claimed } {
   if (!isMapping(raw)) {
     problems.push(`${where(source)}: must be a mapping with name and namespace, got ${describe(raw)}`);
-    return undefined;
+    return { claimed: { source } };
   }
   const before = problems.length;
   const problem = (key: string, message: string) => problems.push(`${where(source, key)}: ${message}`);
 
+  const allowed: readonly string[] = options.keepNames ? [...ENTRY_KEYS, ...KEEP_NAMES_KEYS] : ENTRY_KEYS;
   for (const key of Object.keys(raw).sort()) {
-    if ((ENTRY_KEYS as readonly string[]).includes(key)) continue;
+    if (allowed.includes(key)) continue;
     if ((KEEP_NAMES_KEYS as readonly string[]).includes(key)) {
-      if (!options.keepNames) problem(key, 'is only valid with --keep-names (it names an existing database or role to adopt)');
+      problem(key, 'is only valid with --keep-names (it names an existing database or role to adopt)');
       continue;
     }
-    problem(key, `unknown key; allowed: ${[...ENTRY_KEYS, ...KEEP_NAMES_KEYS].join(', ')}`);
+    const guess = closest(key, allowed);
+    problem(key, `unknown key${guess ? ` (did you mean ${guess}?)` : ''}; allowed: ${allowed.join(', ')}`);
   }
 
+  const claimed: Claimed = { source };
   const name = raw.name;
   if (name === undefined) problem('name', 'is required');
   else if (typeof name !== 'string') problem('name', notAString(name));
   else if (!OBJECT_NAME.test(name) || name.length > MAX_NAME) {
     problem('name', `${JSON.stringify(name)} is not a Kubernetes name (RFC 1123: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most ${MAX_NAME} characters)`);
-  }
+  } else claimed.name = name;
 
   const namespace = raw.namespace;
   if (namespace === undefined) problem('namespace', 'is required (the claim is created in this namespace)');
   else if (typeof namespace !== 'string') problem('namespace', notAString(namespace));
   else if (!NAMESPACE.test(namespace)) {
     problem('namespace', `${JSON.stringify(namespace)} is not a Kubernetes namespace name (RFC 1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)`);
-  }
+  } else claimed.namespace = namespace;
 
   const deletionProtection = raw.deletionProtection ?? true;
   if (typeof deletionProtection !== 'boolean') problem('deletionProtection', `must be a boolean (true or false), got ${describe(raw.deletionProtection)}`);
@@ -197,21 +257,30 @@ function parseEntry(raw: unknown, source: Source, options: MigrateOptions, probl
     if (!options.keepNames) return undefined;
     const given = raw[key];
     if (given !== undefined) {
-      if (typeof given !== 'string') problem(key, notAString(given));
-      else if (!PG_IDENTIFIER.test(given)) problem(key, `${JSON.stringify(given)} is not a PostgreSQL identifier the platform accepts (${PG_IDENTIFIER.source})`);
-      return given as string;
+      if (typeof given !== 'string') {
+        problem(key, notAString(given));
+        return undefined;
+      }
+      if (!PG_IDENTIFIER.test(given)) {
+        problem(key, `${JSON.stringify(given)} is not a PostgreSQL identifier the platform accepts (${PG_IDENTIFIER.source})`);
+        return undefined;
+      }
+      claimed[key] = given;
+      return given;
     }
     if (typeof name !== 'string') return undefined; // already reported
     const derived = helmIdentifier(name);
     if (!PG_IDENTIFIER.test(derived)) {
       problem(key, `is not set and the name the Helm chart derived from name, ${JSON.stringify(derived)}, is not a PostgreSQL identifier the platform accepts (${PG_IDENTIFIER.source}); set ${key} to the existing name`);
+      return undefined;
     }
+    claimed[key] = derived;
     return derived;
   };
   const databaseName = identifier('databaseName');
   const roleName = identifier('roleName');
 
-  if (problems.length > before) return undefined;
+  if (problems.length > before) return { claimed };
   const entry: Entry = {
     name: name as string,
     namespace: namespace as string,
@@ -224,23 +293,48 @@ function parseEntry(raw: unknown, source: Source, options: MigrateOptions, probl
     entry.databaseName = databaseName;
     entry.roleName = roleName;
   }
-  return entry;
+  return { entry, claimed };
+}
+
+/** The allowed key a misspelt one most likely meant: same letters ignoring case, or at most two edits away. */
+function closest(key: string, allowed: readonly string[]): string | undefined {
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of allowed) {
+    const distance = candidate.toLowerCase() === key.toLowerCase() ? 0 : editDistance(candidate, key);
+    if (distance <= 2 && (!best || distance < best.distance)) best = { key: candidate, distance };
+  }
+  return best?.key;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 /**
- * Problems that only show across files: the same claim twice, and (with
+ * Problems that only show across entries: the same claim twice, and (with
  * --keep-names) two claims adopting the same database or role, which would
  * hand one tenant's data to another.
  */
-export function crossCheck(entries: Entry[]): string[] {
+export function crossCheck(entries: Claimed[]): string[] {
   const problems: string[] = [];
-  const claims = new Map<string, Entry>();
-  const adopted = { databaseName: new Map<string, Entry>(), roleName: new Map<string, Entry>() };
+  const claims = new Map<string, Claimed>();
+  const adopted = { databaseName: new Map<string, Claimed>(), roleName: new Map<string, Claimed>() };
   for (const e of entries) {
-    const id = `${e.namespace}/${e.name}`;
-    const earlier = claims.get(id);
-    if (earlier) problems.push(`${where(e.source)}: duplicate TenantDatabase ${id}, already declared at ${where(earlier.source)}`);
-    else claims.set(id, e);
+    if (e.namespace !== undefined && e.name !== undefined) {
+      const id = `${e.namespace}/${e.name}`;
+      const earlier = claims.get(id);
+      if (earlier) problems.push(`${where(e.source)}: duplicate TenantDatabase ${id}, already declared at ${where(earlier.source)}`);
+      else claims.set(id, e);
+    }
     for (const key of ['databaseName', 'roleName'] as const) {
       const value = e[key];
       if (value === undefined) continue;
@@ -248,7 +342,7 @@ export function crossCheck(entries: Entry[]): string[] {
       if (other) {
         problems.push(
           `${where(e.source, key)}: ${key === 'databaseName' ? 'database' : 'role'} ${JSON.stringify(value)} is already adopted by ` +
-            `${where(other.source)} (${other.namespace}/${other.name}); two claims must never share it`,
+            `${where(other.source)}${other.namespace !== undefined && other.name !== undefined ? ` (${other.namespace}/${other.name})` : ''}; two claims must never share it`,
         );
       } else {
         adopted[key].set(value, e);
@@ -307,26 +401,24 @@ export function renderFile(entry: Entry, flavour: Flavour): string {
 }
 
 /**
- * Parse, validate and render every input. Throws a MigrationError listing
- * every problem in every input; otherwise returns the claims sorted by
+ * Parse, validate and render every input. Returns every problem in every
+ * input, and the claims of the entries without problems sorted by
  * (namespace, name), so that the output does not depend on input order.
  */
 export function migrate(inputs: InputFile[], options: MigrateOptions): Migration {
   const problems: string[] = [];
   const entries: Entry[] = [];
+  const claimed: Claimed[] = [];
   for (const input of inputs) {
-    try {
-      entries.push(...parseValues(input, options));
-    } catch (error) {
-      if (!(error instanceof MigrationError)) throw error;
-      problems.push(...error.problems);
-    }
+    const parsed = parseValues(input, options);
+    problems.push(...parsed.problems);
+    entries.push(...parsed.entries);
+    claimed.push(...parsed.claimed);
   }
-  problems.push(...crossCheck(entries));
-  if (problems.length) throw new MigrationError(problems);
+  problems.push(...crossCheck(claimed));
 
   const sorted = [...entries].sort(byNamespaceAndName);
   const files = sorted.map((e) => ({ path: claimPath(e), content: renderFile(e, options.flavour) }));
   const stream = files.map((f) => `---\n${f.content}`).join('');
-  return { entries: sorted, files, stream };
+  return { problems, entries: sorted, files, stream };
 }

@@ -2,10 +2,11 @@
  * `npm run migrate`: Helm chart values (tenantDatabases:) to TenantDatabase
  * claims. Every case runs the compiled CLI (dist/scripts/migrate.js, built by
  * `pretest`) in a fresh temporary directory, as a platform engineer would,
- * and every claim it produces must be valid against the XRD schema.
+ * and every claim it produces must be valid against the XRD schema. One case
+ * runs the real `npm run migrate` from outside the package.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +36,8 @@ const claim = (namespace: string, name: string, spec: Record<string, unknown>, a
   spec,
 });
 const PROD_SPEC = { deletionProtection: true, roleDeletionPolicy: 'Orphan', dbDeletionPolicy: 'Orphan' };
+/** The only keys an entry may have without --keep-names, in the order messages list them. */
+const ALLOWED = 'name, namespace, deletionProtection, roleDeletionPolicy, dbDeletionPolicy';
 const TEST_SPEC = { deletionProtection: false, roleDeletionPolicy: 'Delete', dbDeletionPolicy: 'Delete' };
 
 interface Case {
@@ -48,8 +51,12 @@ interface Case {
   outDir?: string;
   /** Claims expected on stdout (parsed YAML stream), in order. */
   stdout?: unknown[];
+  /** Substrings stdout must contain (a run that writes files reports on stdout). */
+  stdoutText?: string[];
   /** Substrings stderr must contain. */
   stderr?: string[];
+  /** Exactly the problems reported (the lines below "refused, nothing written:"), in order. */
+  problems?: string[];
   /** When true, the run must leave the working directory exactly as it was. */
   writesNothing?: boolean;
 }
@@ -64,7 +71,8 @@ const cases: Case[] = [
       'claims/my-namespace/my-app-db.yaml': claim('my-namespace', 'my-app-db', PROD_SPEC, PROTECTED),
       'claims/test-namespace/my-test-db.yaml': claim('test-namespace', 'my-test-db', TEST_SPEC),
     },
-    stderr: ['wrote 2 claim file(s) to claims', 'without --keep-names'],
+    stdoutText: ['migrate: wrote 2 claim file(s) to claims: 2 new\n'],
+    stderr: ['without --keep-names'],
   },
   {
     reason: 'absent settings are written out with the chart defaults (true/Orphan/Orphan), each one independently',
@@ -129,6 +137,98 @@ const cases: Case[] = [
     code: 1,
     stderr: ['values.yaml: tenantDatabases[1].deletionProtecion: unknown key'],
     writesNothing: true,
+  },
+  {
+    reason: 'the message about an unknown key lists only the keys allowed in this run: databaseName/roleName are not allowed without --keep-names',
+    files: { 'values.yaml': 'tenantDatabases:\n  - {name: a, namespace: ns, deletionProtecion: false}\n' },
+    args: ['values.yaml'],
+    code: 1,
+    problems: [`values.yaml: tenantDatabases[0].deletionProtecion: unknown key (did you mean deletionProtection?); allowed: ${ALLOWED}`],
+    writesNothing: true,
+  },
+  {
+    reason: 'with --keep-names the adoption keys are allowed, so the message lists them too',
+    files: { 'values.yaml': 'tenantDatabases:\n  - {name: a, namespace: ns, DatabaseName: legacy}\n' },
+    args: ['--keep-names', 'values.yaml'],
+    code: 1,
+    problems: [`values.yaml: tenantDatabases[0].DatabaseName: unknown key (did you mean databaseName?); allowed: ${ALLOWED}, databaseName, roleName`],
+    writesNothing: true,
+  },
+  {
+    reason: 'readOnlyRole is a claim field the Helm chart never had: in values it is an unknown key, not silently dropped or passed on',
+    files: { 'values.yaml': 'tenantDatabases:\n  - {name: a, namespace: ns, readOnlyRole: true}\n' },
+    args: ['values.yaml'],
+    code: 1,
+    problems: [`values.yaml: tenantDatabases[0].readOnlyRole: unknown key; allowed: ${ALLOWED}`],
+    writesNothing: true,
+  },
+  {
+    reason: 'every problem of a file is reported in one run, per entry: a bad key does not hide the same entry\'s duplicate, a duplicate YAML key is named with its lines',
+    files: {
+      'values.yaml': `tenantDatabases:
+  - {name: a, namespace: ns, deletionProtecion: false}
+  - name: b
+    namespace: ns
+    name: c
+  - {name: a, namespace: ns, dbDeletionPolicy: Retain}
+  - {name: d, namespace: -bad-}
+`,
+    },
+    args: ['values.yaml', 'missing/values.yaml'],
+    code: 1,
+    problems: [
+      'missing/values.yaml: no such file or directory',
+      `values.yaml: tenantDatabases[0].deletionProtecion: unknown key (did you mean deletionProtection?); allowed: ${ALLOWED}`,
+      'values.yaml: tenantDatabases[1].name: given 2 times (line 3, column 5; line 5, column 5); keep one',
+      'values.yaml: tenantDatabases[2].dbDeletionPolicy: must be one of Orphan, Delete; got "Retain"',
+      'values.yaml: tenantDatabases[3].namespace: "-bad-" is not a Kubernetes namespace name (RFC 1123 label: lowercase letters, digits and \'-\', starting and ending with a letter or digit, at most 63 characters)',
+      'values.yaml: tenantDatabases[2]: duplicate TenantDatabase ns/a, already declared at values.yaml: tenantDatabases[0]',
+    ],
+    writesNothing: true,
+  },
+  {
+    reason: 'with --keep-names, an adoption conflict is reported together with the other problems of the entries involved',
+    files: {
+      'values.yaml': 'tenantDatabases:\n  - {name: app-db, namespace: a, dbDeletionPolicy: Retain}\n  - {name: app-db, namespace: b, roleName: Bad}\n',
+    },
+    args: ['--keep-names', 'values.yaml'],
+    code: 1,
+    problems: [
+      'values.yaml: tenantDatabases[0].dbDeletionPolicy: must be one of Orphan, Delete; got "Retain"',
+      'values.yaml: tenantDatabases[1].roleName: "Bad" is not a PostgreSQL identifier the platform accepts (^[a-z_][a-z0-9_]{0,62}$)',
+      'values.yaml: tenantDatabases[1].databaseName: database "app_db" is already adopted by values.yaml: tenantDatabases[0] (a/app-db); two claims must never share it',
+    ],
+    writesNothing: true,
+  },
+  {
+    reason: 'a claim file that would be overwritten is reported with the problems of the values, so one run shows everything to fix',
+    files: {
+      'values.yaml': 'tenantDatabases:\n  - {name: a, namespace: ns}\n  - {name: b, namespace: ns, roleDeletionPolicy: delete}\n',
+      'claims/ns/a.yaml': '# edited by hand\n',
+    },
+    args: ['values.yaml'],
+    code: 1,
+    problems: [
+      'values.yaml: tenantDatabases[1].roleDeletionPolicy: must be one of Orphan, Delete; got "delete"',
+      'claims/ns/a.yaml: exists with different content; not overwritten (remove it, choose another --out, or pass --force)',
+    ],
+    writesNothing: true,
+  },
+  {
+    reason: 'invalid YAML is refused with its line and column, and the other files are still checked',
+    files: { 'a/values.yaml': 'tenantDatabases:\n  - {name: a, namespace: ns\n', 'b/values.yaml': 'tenantDatabases:\n  - {name: b}\n' },
+    args: ['a', 'b'],
+    code: 1,
+    stderr: ['a/values.yaml: invalid YAML at line 3, column 1: ', 'b/values.yaml: tenantDatabases[0].namespace: is required'],
+    writesNothing: true,
+  },
+  {
+    reason: '--force overwrites a claim file with other content, and says so',
+    files: { 'values.yaml': 'tenantDatabases:\n  - {name: a, namespace: ns}\n', 'claims/ns/a.yaml': '# edited by hand\n' },
+    args: ['--force', 'values.yaml'],
+    code: 0,
+    written: { 'claims/ns/a.yaml': claim('ns', 'a', PROD_SPEC, PROTECTED) },
+    stdoutText: ['migrate: wrote 1 claim file(s) to claims: 1 overwritten (--force)\n'],
   },
   {
     reason: 'an unknown top-level key is refused: the file may hold settings this migration would drop',
@@ -292,9 +392,24 @@ function listFiles(root: string): Record<string, string> {
   return out;
 }
 
-function run(cwd: string, args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' });
+/** The environment of a shell: without what an outer npm process (e.g. `npm test`) passes down. */
+function shellEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  for (const key of Object.keys(env)) if (key.startsWith('npm_') && !(key in extra)) delete env[key];
+  if (!('INIT_CWD' in extra)) delete env.INIT_CWD;
+  return env;
+}
+
+function run(cwd: string, args: string[], env = shellEnv()) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The lines below "refused, nothing written:". */
+function reportedProblems(stderr: string): string[] {
+  const lines = stderr.split('\n');
+  const start = lines.indexOf('migrate: refused, nothing written:');
+  return start < 0 ? [] : lines.slice(start + 1).filter((l) => l.startsWith('  ')).map((l) => l.slice(2));
 }
 
 const xrd = parse(readFileSync(repoPath('xrds/claim/definition.yaml'), 'utf8'));
@@ -326,6 +441,8 @@ describe('npm run migrate', () => {
       const r = run(root, c.args);
       expect(r.code, r.stderr).toBe(c.code);
       for (const s of c.stderr ?? []) expect(r.stderr).toContain(s);
+      for (const s of c.stdoutText ?? []) expect(r.stdout).toContain(s);
+      if (c.problems) expect(reportedProblems(r.stderr)).toEqual(c.problems);
       if (c.code !== 0) expect(r.stdout).toBe('');
 
       if (c.writesNothing) expect(listFiles(root)).toEqual(before);
@@ -381,6 +498,73 @@ spec:
     const written = listFiles(root);
     expect(run(root, ['b', 'a']).code, 'rerun over identical files is not a conflict').toBe(0);
     expect(listFiles(root)).toEqual(written);
+  });
+
+  it('a rerun that would write the same files says "nothing changed" on stdout and does not touch them (reason: a no-op must be recognisable, and git or Argo CD must see no change)', () => {
+    const root = workdir({ 'values.yaml': EXAMPLE });
+    const first = run(root, ['values.yaml']);
+    expect(first.stdout).toBe('migrate: wrote 2 claim file(s) to claims: 2 new\n');
+    const old = new Date('2001-01-01T00:00:00Z');
+    const claimFile = join(root, 'claims/my-namespace/my-app-db.yaml');
+    utimesSync(claimFile, old, old);
+
+    const again = run(root, ['values.yaml']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe('migrate: nothing changed: all 2 claim file(s) in claims are already up to date\n');
+    expect(statSync(claimFile).mtime.toISOString(), 'an identical file is not rewritten').toBe(old.toISOString());
+
+    rmSync(join(root, 'claims/test-namespace'), { recursive: true });
+    const partly = run(root, ['values.yaml']);
+    expect(partly.stdout).toBe('migrate: wrote 1 claim file(s) to claims: 1 new, 1 already up to date, left alone\n');
+    expect(statSync(claimFile).mtime.toISOString()).toBe(old.toISOString());
+  });
+
+  it('never writes readOnlyRole: the Helm chart had no such setting, so the claim keeps the platform default (reason: migrated claims must carry only what the chart said)', () => {
+    const root = workdir({ 'values.yaml': EXAMPLE });
+    for (const args of [['--dry-run'], ['--dry-run', '--keep-names'], ['--dry-run', '--flavour', 'namespaced']]) {
+      const r = run(root, [...args, 'values.yaml']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).not.toContain('readOnlyRole');
+      const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
+      expect(docs).toHaveLength(2);
+      for (const doc of docs) {
+        expect(doc.spec).not.toHaveProperty('readOnlyRole');
+        expect(Object.keys(doc.spec).sort()).toEqual(['dbDeletionPolicy', 'deletionProtection', 'roleDeletionPolicy']);
+      }
+    }
+  });
+
+  it('the real `npm run migrate`, run from another directory, reads and writes relative to that directory, not the package root (reason: npm starts scripts in the package root)', () => {
+    const root = workdir({ 'apps/values.yaml': 'tenantDatabases:\n  - {name: from-elsewhere, namespace: init-cwd-test}\n' });
+    const cwd = join(root, 'apps');
+    // --ignore-scripts skips only `premigrate` (the build, done by pretest); the migrate script itself runs.
+    const r = spawnSync('npm', ['--prefix', repoPath('.'), 'run', '--silent', '--ignore-scripts', 'migrate', '--', 'values.yaml', '--out', '../out'], {
+      cwd,
+      encoding: 'utf8',
+      env: shellEnv(),
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('migrate: wrote 1 claim file(s) to ../out: 1 new\n');
+    expect(parse(readFileSync(join(root, 'out/init-cwd-test/from-elsewhere.yaml'), 'utf8'))).toEqual(
+      claim('init-cwd-test', 'from-elsewhere', PROD_SPEC, PROTECTED),
+    );
+    expect(existsSync(repoPath('out/init-cwd-test'))).toBe(false);
+
+    const missing = spawnSync('npm', ['--prefix', repoPath('.'), 'run', '--silent', '--ignore-scripts', 'migrate', '--', 'nope.yaml'], { cwd, encoding: 'utf8', env: shellEnv() });
+    expect(missing.status).toBe(1);
+    expect(reportedProblems(missing.stderr), 'the path is named as the user gave it').toEqual(['nope.yaml: no such file or directory']);
+  });
+
+  it('INIT_CWD left by another npm script is ignored: the working directory counts (reason: npm passes INIT_CWD down to everything it starts, e.g. under npm test)', () => {
+    const root = workdir({ 'values.yaml': 'tenantDatabases:\n  - {name: a, namespace: ns}\n' });
+    const elsewhere = workdir({});
+    const r = run(root, ['values.yaml'], shellEnv({ INIT_CWD: elsewhere, npm_lifecycle_event: 'test' }));
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(root, 'claims/ns/a.yaml'))).toBe(true);
+    expect(listFiles(elsewhere)).toEqual({});
+    // The same INIT_CWD is honoured when npm started the migrate script itself: the input is then looked for there.
+    const fromNpm = run(root, ['values.yaml'], shellEnv({ INIT_CWD: elsewhere, npm_lifecycle_event: 'migrate' }));
+    expect(reportedProblems(fromNpm.stderr)).toEqual(['values.yaml: no such file or directory']);
   });
 
   it('the schema check refuses a bad claim (reason: a check that cannot fail proves nothing)', () => {
