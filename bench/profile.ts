@@ -3,7 +3,7 @@
  * Profile a server under load with `node --cpu-prof` and summarize where its
  * CPU goes.
  *
- *   node dist/bench/profile.js [ours|floor] [typical|observed] [--seconds 10] [--concurrency 8] [--dir <tmpdir>/tenantdb-profiles] [--script <main.js>]
+ *   node dist/bench/profile.js [ours|floor|fair] [typical|observed] [--seconds 10] [--concurrency 8] [--dir <tmpdir>/tenantdb-profiles] [--script <main.js>]
  *   node dist/bench/profile.js --summarize <file.cpuprofile>
  *
  * The profile is written by the server process when it exits (SIGTERM, a
@@ -128,8 +128,10 @@ async function main(): Promise<void> {
   }
   const which = positionals[0] ?? 'ours';
   const requestKind = positionals[1] ?? 'typical';
-  const script = values.script ?? (which === 'floor' ? at('dist/bench/noop.js') : at('dist/function/main.js'));
-  const args = which === 'floor' ? [] : ['--insecure'];
+  if (!['ours', 'floor', 'fair'].includes(which)) throw new Error(`unknown server "${which}": ours, floor (no-op) or fair (our precomputed answer)`);
+  const scripts: Record<string, string> = { ours: 'dist/function/main.js', floor: 'dist/bench/noop.js', fair: 'dist/bench/replay.js' };
+  const script = values.script ?? at(scripts[which]!);
+  const args = which === 'floor' ? [] : which === 'fair' ? ['--request', requestKind === 'observed' ? 'observed' : 'typical'] : ['--insecure'];
   const payload = wire(requestKind === 'observed' ? secondReconcile() : typical()).bytes;
   const dir = values.dir!;
   mkdirSync(dir, { recursive: true });
