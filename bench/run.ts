@@ -14,8 +14,9 @@
  * See bench/README.md for what each section measures.
  *
  * Timings are reported, never asserted: a busy CI runner must not fail a build.
- * Correctness is: an error or a differing answer in the load section, or a
- * fair floor that does not answer our bytes, prints FAIL and exits 1.
+ * Correctness is: an error or a differing answer in the load section,
+ * requirements that never settle in the reconcile section, or a fair floor
+ * that does not answer our bytes print FAIL and exit 1.
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -213,6 +214,9 @@ const GRPC_REQUESTS: GrpcRequest[] = [
     : []),
 ];
 
+/** bench/replay.js's flags for the fair floor of one of ours' targets. */
+const replayArgs = (key: GrpcRequest['key']) => ['--request', GRPC_REQUESTS.find((r) => r.key === key)!.replayArg];
+
 interface Breakdown {
   case: string;
   requestBytes: number;
@@ -402,12 +406,12 @@ async function grpcSection(payloads: Payloads): Promise<void> {
     { key: 'b', label: '(b) ours: typical claim', script: OURS, args: OURS_ARGS, payload: payloads.typical },
     { key: 'c', label: '(c) ours: second reconcile', script: OURS, args: OURS_ARGS, payload: payloads.observed },
     { key: 'a2', label: "(a') floor: no-op, second-reconcile request", script: FLOOR, args: [], payload: payloads.observed },
-    { key: 'fb', label: "(fb) fair floor: (b)'s answer, precomputed", script: FAIR_FLOOR, args: ['--request', 'typical'], payload: payloads.typical },
-    { key: 'fc', label: "(fc) fair floor: (c)'s answer, precomputed", script: FAIR_FLOOR, args: ['--request', 'observed'], payload: payloads.observed },
+    { key: 'fb', label: "(fb) fair floor: (b)'s answer, precomputed", script: FAIR_FLOOR, args: replayArgs('b'), payload: payloads.typical },
+    { key: 'fc', label: "(fc) fair floor: (c)'s answer, precomputed", script: FAIR_FLOOR, args: replayArgs('c'), payload: payloads.observed },
     ...(recorded
       ? [
           { key: 'd', label: `(d) ours: recorded Crossplane request (${RECORDED_STEADY_STATE})`, script: OURS, args: OURS_ARGS, payload: recorded },
-          { key: 'fd', label: "(fd) fair floor: (d)'s answer, precomputed", script: FAIR_FLOOR, args: ['--request', `fixture:${RECORDED_STEADY_STATE}`], payload: recorded },
+          { key: 'fd', label: "(fd) fair floor: (d)'s answer, precomputed", script: FAIR_FLOOR, args: replayArgs('d'), payload: recorded },
         ]
       : []),
     ...(CANDIDATE
@@ -1248,6 +1252,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench: ${(error as Error).stack ?? String(error)}\n`);
+  process.stderr.write(`FAIL: bench: ${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);
 });
