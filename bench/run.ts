@@ -873,11 +873,17 @@ function othersPct(section: string): number | undefined {
   return (results.loadAverage as Record<string, { othersPct: number }> | undefined)?.[section]?.othersPct;
 }
 
-/** An open-loop phase whose rate a side could not keep up with: its latency is queueing, whatever the function does. */
+/** An open-loop phase (load "N/s") answered at less than 95 % of its rate: its latencies are queueing, whatever the function does. */
+function unsustained(load: string, callsPerSecond: number): boolean {
+  const rate = Number.parseFloat(load);
+  return load.endsWith('/s') && Number.isFinite(rate) && callsPerSecond < 0.95 * rate;
+}
+
 function saturated(p: Attribution['phases'][number]): string {
-  const rate = Number.parseFloat(p.load);
-  if (!p.load.endsWith('/s') || !Number.isFinite(rate)) return '';
-  const short = [p.oursCallsPerSecond < 0.95 * rate ? `ours answered ${p.oursCallsPerSecond.toFixed(0)}/s` : '', p.floorCallsPerSecond < 0.95 * rate ? `the floor ${p.floorCallsPerSecond.toFixed(0)}/s` : '']
+  const short = [
+    unsustained(p.load, p.oursCallsPerSecond) ? `ours answered ${p.oursCallsPerSecond.toFixed(0)}/s` : '',
+    unsustained(p.load, p.floorCallsPerSecond) ? `the floor ${p.floorCallsPerSecond.toFixed(0)}/s` : '',
+  ]
     .filter(Boolean)
     .join(', ');
   return short ? ` The machine did not sustain ${p.load} here (${short}): these latencies are mostly queueing.` : '';
@@ -908,6 +914,8 @@ function explainThroughput(pair: string, load: string, ratio: number, a: Attribu
   const extra = p.oursCpuUs - p.floorCpuUs;
   const compose = a.inproc.composeMs * 1000;
   const gcExtra = a.gc ? a.gc.ours.gcPauseUsPerCall - a.gc.floor.gcPauseUsPerCall : undefined;
+  // The same comparison where both answered the same number of calls per second: CPU per call is not fixed, it falls as the rate rises.
+  const equal = a.phases.find((x) => x.load.endsWith('/s') && !unsustained(x.load, x.oursCallsPerSecond) && !unsustained(x.load, x.floorCallsPerSecond));
   return (
     `${pair} max throughput ${load} = ${ratio.toFixed(2)}: ours ${p.oursCallsPerSecond.toFixed(0)} calls/s using ${p.oursCpuUs.toFixed(0)} us ` +
     `server CPU per call, the fair floor ${p.floorCallsPerSecond.toFixed(0)} calls/s using ${p.floorCpuUs.toFixed(0)} us ` +
@@ -917,6 +925,12 @@ function explainThroughput(pair: string, load: string, ratio: number, a: Attribu
       ? `, and ${(extra - compose).toFixed(0)} us is what it leaves behind (GC, cache effects) or noise.`
       : `, extra GC pauses ${gcExtra.toFixed(0)} us (ours ${a.gc!.ours.gcPauseUsPerCall.toFixed(0)}, floor ${a.gc!.floor.gcPauseUsPerCall.toFixed(0)} us/call), ` +
         `and ${(extra - compose - gcExtra).toFixed(0)} us is neither (GC on helper threads, cache effects, noise).`) +
+    (equal
+      ? ` At the same rate (${equal.load}, both sustained) the difference is ${(equal.oursCpuUs - equal.floorCpuUs).toFixed(0)} us ` +
+        `(ours ${equal.oursCpuUs.toFixed(0)}, floor ${equal.floorCpuUs.toFixed(0)} us/call); the floor's CPU per call falls as its rate rises ` +
+        `(${equal.floorCpuUs.toFixed(0)} us at ${equal.load}, ${p.floorCpuUs.toFixed(0)} us at ${load}, ours ${equal.oursCpuUs.toFixed(0)} -> ${p.oursCpuUs.toFixed(0)}): ` +
+        "the transport's cost per call is not fixed, so part of the gap at full load follows from the gap in rate itself."
+      : '') +
     noise()
   );
 }
@@ -1052,7 +1066,9 @@ function report(): string {
       const a = g.fairFloor.find((x) => x.pair === k.replace('*', ''));
       for (const rate of rates) {
         const ok = r.p50![rate]! <= 1.3;
-        targets.push({ target: `${k} (fair floor) p50 @${rate} <= 1.3`, value: f(r.p50![rate]!, 2), mark: mark(ok) });
+        const row = a?.phases.find((x) => x.load === rate);
+        const queueing = row && (unsustained(rate, row.oursCallsPerSecond) || unsustained(rate, row.floorCallsPerSecond));
+        targets.push({ target: `${k} (fair floor) p50 @${rate} <= 1.3`, value: `${f(r.p50![rate]!, 2)}${queueing ? ' (rate not sustained: queueing)' : ''}`, mark: mark(ok) });
         if (!ok && a && !k.includes('*')) misses.push(explainLatency(k, rate, r.p50![rate]!, a));
       }
       for (const rate of rates) targets.push({ target: `${k} (fair floor) p99 @${rate}`, value: f(r.p99![rate]!, 2), mark: 'info' });
@@ -1077,13 +1093,14 @@ function report(): string {
               f(p.oursCpuUs, 0),
               f(p.floorCpuUs, 0),
               f(p.oursCpuUs - p.floorCpuUs, 0),
-              f(p.oursCallsPerSecond, 0),
-              f(p.floorCallsPerSecond, 0),
+              `${f(p.oursCallsPerSecond, 0)}${unsustained(p.load, p.oursCallsPerSecond) ? '*' : ''}`,
+              `${f(p.floorCallsPerSecond, 0)}${unsustained(p.load, p.floorCallsPerSecond) ? '*' : ''}`,
             ]),
           ),
           new Set([2, 3, 4, 5, 6, 7, 8, 9]),
         ),
       );
+      out.push('* an open-loop rate this server did not sustain (answered < 95 % of it): its latencies at that load are queueing');
       out.push(
         "the parts of a call (us): SDK decode, compose() and SDK encode are in-process medians for the same request; the floor's other CPU is its " +
           'server CPU per call at N=32 minus decode and encode (grpc-js, HTTP/2, the SDK runner, GC); GC pauses (main thread) come from a separate ' +
