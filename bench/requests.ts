@@ -91,7 +91,7 @@ export function withoutRoleConnectionDetails(req: RunFunctionRequest): RunFuncti
   };
 }
 
-/** Names the observed Role's connection detail keys ('not observed' when there is no Role yet). */
+/** Names the observed Role's connection detail keys, or says there is no Role yet. */
 export function roleConnectionDetails(req: RunFunctionRequest): string {
   const role = req.observed?.resources?.role;
   if (!role) return 'no Role observed';

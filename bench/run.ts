@@ -19,7 +19,7 @@
  * that does not answer our bytes print FAIL and exit 1.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -43,6 +43,7 @@ import {
 } from './requests.js';
 import { closedLoop, openLoop, percentiles, rawClient, verify, type ClosedLoopResult, type OpenLoopResult, type RawClient } from './load.js';
 import { describeCalls, reconcile, type KubeObject, type LoopResult } from './crossplane-loop.js';
+import { selfTimeByCategory, type CpuProfile } from './cpu-profile.js';
 import { allIdentical, describeLoad, identicalUnderLoad, referenceAnswer, type IdenticalLoadResult } from './identical.js';
 import { spawnServer, type Spawned } from './spawn.js';
 
@@ -88,8 +89,8 @@ const WARMUP_CALLS = QUICK ? 1000 : 3000;
 const MEMORY_CALLS = QUICK ? 20_000 : 100_000;
 const MEMORY_CHECKPOINT = 10_000;
 const COLD_RUNS = 5;
-/** Calls per server in the GC-pause measurement of the fair pairs (closed loop, 32 in flight). */
-const GC_CALLS = QUICK ? 3000 : 10_000;
+/** Calls per server in the profiled run of the fair pairs (closed loop, 32 in flight). */
+const PROFILED_CALLS = QUICK ? 3000 : 10_000;
 const GC_METER = at('dist/bench/gc-meter.js');
 /** The long identical-answers run: `npm test` runs the same check with 50 calls per client. */
 const LOAD_CLIENTS = 64;
@@ -469,7 +470,7 @@ async function grpcSection(payloads: Payloads): Promise<void> {
     }
   }
 
-  const gc = await gcPauses(targets);
+  const parts = await serverParts(targets);
   const by = (key: string) => live.find((l) => l.t.key === key);
   const ratios: Record<string, Record<string, Record<string, number>>> = {};
   const pairs: [string, string][] = [
@@ -508,18 +509,32 @@ async function grpcSection(payloads: Payloads): Promise<void> {
       phases: l.rows,
     })),
     ratios,
-    fairFloor: fairFloorAttribution((key) => by(key)?.rows, gc),
+    fairFloor: fairFloorAttribution((key) => by(key)?.rows, parts),
   };
 }
 
-interface GcPauses {
+/** The parts of a server call, from the categories of bench/cpu-profile.ts. */
+const PARTS: { part: string; has: (category: string) => boolean }[] = [
+  { part: 'compose() (function/*, ajv)', has: (c) => ['function/*', 'ajv', 'fast-uri', 'json-schema-traverse'].includes(c) },
+  { part: 'protobuf decode + encode (SDK codec, @bufbuild/protobuf)', has: (c) => c === 'sdk: protobuf codec' || c === '@bufbuild/protobuf' },
+  { part: 'gRPC (grpc-js, node http2/net, native)', has: (c) => c === '@grpc/grpc-js' || c === 'node core' || c === '(native/vm)' },
+  { part: 'GC (garbage collector)', has: (c) => c === '(garbage collector)' },
+  { part: 'other (V8 (program), SDK runner, pino, ...)', has: () => true },
+];
+
+interface ServerParts {
   key: string;
   calls: number;
   /** Main-thread GC pause time per call (us), from the gc-meter preload. */
   gcPauseUsPerCall: number;
   gcsPer1kCalls: number;
-  /** Server CPU per call during the same run (us), every thread. */
+  /** Server CPU per call during the same run (us), every thread, from /proc. */
   serverCpuUsPerCall: number;
+  /** Main-thread busy time per call in the CPU profile (us). */
+  profiledUsPerCall: number;
+  /** Profiled self time per call (us) by part (PARTS) and by raw category. */
+  parts: Record<string, number>;
+  categories: Record<string, number>;
 }
 
 /** Read the gc-meter totals of a server started with --import GC_METER. */
@@ -534,36 +549,66 @@ async function gcMeterReading(server: Spawned): Promise<{ pauseMs: number; count
   throw new Error(`gc meter: no reading from ${server.pid}\n${server.output().slice(-2000)}`);
 }
 
+const hrUs = () => Number(process.hrtime.bigint() / 1000n);
+
 /**
- * GC pauses per call of ours and of its fair floor: each in a fresh process
- * with the gc-meter preloaded (so this is not mixed into the timed phases),
- * warmed up, then GC_CALLS calls with 32 in flight between two readings.
+ * Where the server's CPU goes per call, ours and its fair floor: each in a
+ * fresh process (so none of this is mixed into the timed phases) with
+ * `--cpu-prof` and the gc-meter preloaded, warmed up, then PROFILED_CALLS calls
+ * with 32 in flight. Only profile samples inside that window count (V8's
+ * profile clock and process.hrtime are both CLOCK_MONOTONIC on Linux).
  */
-async function gcPauses(targets: Target[]): Promise<GcPauses[]> {
-  const out: GcPauses[] = [];
+async function serverParts(targets: Target[]): Promise<ServerParts[]> {
+  const out: ServerParts[] = [];
   const keys = FAIR_PAIRS.flatMap(([floor, ours]) => [ours, floor]).filter((k) => targets.some((t) => t.key === k));
   for (const key of keys) {
     const t = targets.find((x) => x.key === key)!;
-    log(`  GC pauses: ${t.label}, ${GC_CALLS} calls`);
-    const server = await spawnServer(t.script, { args: t.args, nodeArgs: [...nodeArgsFor(t.script), '--import', GC_METER] });
-    const client = rawClient(server.address);
+    log(`  where the CPU goes: ${t.label}, ${PROFILED_CALLS} calls, --cpu-prof`);
+    const dir = mkdtempSync(join(os.tmpdir(), 'tenantdb-bench-prof-'));
     try {
-      verify(await client.run(t.payload));
-      await closedLoop(client, t.payload, 8, { calls: WARMUP_CALLS });
-      const g0 = await gcMeterReading(server);
-      const { result, cpu } = await withCpu(server.pid, () => closedLoop(client, t.payload, CONCURRENCY.at(-1)!, { calls: GC_CALLS }));
-      const g1 = await gcMeterReading(server);
-      if (result.errors) throw new Error(`GC pauses of ${t.label}: ${result.errors} errors`);
+      const server = await spawnServer(t.script, { args: t.args, nodeArgs: [...nodeArgsFor(t.script), '--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', GC_METER] });
+      const client = rawClient(server.address);
+      let window: { from: number; to: number };
+      let measured: { result: ClosedLoopResult; cpu: CpuShare };
+      let g0: { pauseMs: number; count: number };
+      let g1: { pauseMs: number; count: number };
+      try {
+        verify(await client.run(t.payload));
+        await closedLoop(client, t.payload, 8, { calls: WARMUP_CALLS });
+        g0 = await gcMeterReading(server);
+        const from = hrUs();
+        measured = await withCpu(server.pid, () => closedLoop(client, t.payload, CONCURRENCY.at(-1)!, { calls: PROFILED_CALLS }));
+        window = { from, to: hrUs() };
+        g1 = await gcMeterReading(server);
+      } finally {
+        client.close();
+        await server.stop();
+      }
+      const { result, cpu } = measured;
+      if (result.errors) throw new Error(`${t.label}: ${result.errors} errors`);
+      const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+      if (!file) throw new Error(`${t.label}: no CPU profile written\n${server.output().slice(-2000)}`);
+      const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
+      const { byCategory, samples } = selfTimeByCategory(profile, window.from, window.to);
+      if (samples < 100) throw new Error(`${t.label}: ${samples} profile samples in the measured window: the profile's clock does not match process.hrtime here`);
+      const perCall = (us: number) => round(us / result.completed, 1);
+      const parts: Record<string, number> = Object.fromEntries(PARTS.map((p) => [p.part, 0]));
+      for (const [cat, us] of byCategory) {
+        const part = PARTS.find((p) => p.has(cat))!.part;
+        parts[part] = parts[part]! + us;
+      }
       out.push({
         key,
         calls: result.completed,
-        gcPauseUsPerCall: round(((g1.pauseMs - g0.pauseMs) * 1000) / result.completed, 1),
+        gcPauseUsPerCall: perCall((g1.pauseMs - g0.pauseMs) * 1000),
         gcsPer1kCalls: round(((g1.count - g0.count) * 1000) / result.completed, 1),
         serverCpuUsPerCall: round(cpu.serverCpuUsPerCall, 1),
+        profiledUsPerCall: perCall([...byCategory.values()].reduce((x, y) => x + y, 0)),
+        parts: Object.fromEntries(Object.entries(parts).map(([k, us]) => [k, perCall(us)])),
+        categories: Object.fromEntries([...byCategory].sort((x, y) => y[1] - x[1]).map(([k, us]) => [k, perCall(us)])),
       });
     } finally {
-      client.close();
-      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   }
   return out;
@@ -573,8 +618,8 @@ interface Attribution {
   pair: string;
   /** In-process medians (ms) for the request of this pair. */
   inproc: Breakdown;
-  /** GC pauses per call with 32 in flight, ours and the fair floor (separate runs). */
-  gc?: { ours: GcPauses; floor: GcPauses };
+  /** Where the server's CPU goes per call, ours and the fair floor (separate profiled runs, 32 in flight). */
+  server?: { ours: ServerParts; floor: ServerParts };
   phases: { load: string; oursCpuUs: number; floorCpuUs: number; oursP50Ms: number; floorP50Ms: number; oursCallsPerSecond: number; floorCallsPerSecond: number }[];
 }
 
@@ -584,18 +629,18 @@ interface Attribution {
  * call for the same request. Both answer the same bytes, so the difference is
  * compose() and what it leaves to the garbage collector.
  */
-function fairFloorAttribution(rowsOf: (key: string) => PhaseRow[] | undefined, gc: GcPauses[]): Attribution[] {
+function fairFloorAttribution(rowsOf: (key: string) => PhaseRow[] | undefined, server: ServerParts[]): Attribution[] {
   const out: Attribution[] = [];
   for (const [floor, ours] of FAIR_PAIRS) {
     const o = rowsOf(ours);
     const f = rowsOf(floor);
     if (!o || !f) continue;
-    const gcOurs = gc.find((g) => g.key === ours);
-    const gcFloor = gc.find((g) => g.key === floor);
+    const sOurs = server.find((g) => g.key === ours);
+    const sFloor = server.find((g) => g.key === floor);
     out.push({
       pair: `${ours}/${floor}`,
       inproc: breakdownOf(ours as GrpcRequest['key']),
-      ...(gcOurs && gcFloor ? { gc: { ours: gcOurs, floor: gcFloor } } : {}),
+      ...(sOurs && sFloor ? { server: { ours: sOurs, floor: sFloor } } : {}),
       phases: o.map((row) => {
         const fr = f.find((x) => x.load === row.load)!;
         return {
@@ -904,27 +949,34 @@ function explainLatency(pair: string, rate: string, ratio: number, a: Attributio
     `(+${ms(p.oursP50Ms - p.floorP50Ms)}). compose() costs ${us(a.inproc.composeMs * 1000)} in-process and ours used ` +
     `${us(p.oursCpuUs - p.floorCpuUs)} more server CPU per call at this load; both sides spend SDK decode ${us(a.inproc.decodeRequestMs * 1000)}, ` +
     `SDK encode ${us(a.inproc.encodeResponseMs * 1000)} and ${us(p.floorCpuUs - a.inproc.decodeRequestMs * 1000 - a.inproc.encodeResponseMs * 1000)} ` +
-    `of other server CPU (grpc-js, HTTP/2, the SDK runner, GC) per call.${saturated(p)}${noise()}`
+    `of other server CPU (grpc-js, HTTP/2, the SDK runner, GC) per call.${serverSplit(a)}${saturated(p)}${noise()}`
   );
 }
+
+/** The profiled split of ours minus the fair floor, per call, in the server itself. */
+function serverSplit(a: Attribution): string {
+  if (!a.server) return '';
+  const { ours, floor } = a.server;
+  const diff = PARTS.map((x) => `${x.part.replace(/ \(.*$/, '')} ${signed(ours.parts[x.part]! - floor.parts[x.part]!)}`).join(', ');
+  return (
+    ` Profiled in the server (${ours.calls} calls, 32 in flight), ours minus the floor per call: ${diff} us ` +
+    `(main thread ${signed(ours.profiledUsPerCall - floor.profiledUsPerCall)} us; all threads from /proc ${signed(ours.serverCpuUsPerCall - floor.serverCpuUsPerCall)} us); ` +
+    `compose() itself takes ${ours.parts[PARTS[0]!.part]!.toFixed(0)} us per call there against ${(a.inproc.composeMs * 1000).toFixed(0)} us in a warm loop of its own.`
+  );
+}
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(0)}`;
 
 /** Why a throughput ratio against the fair floor is under target: calls/s follow CPU per call when the cores are saturated. */
 function explainThroughput(pair: string, load: string, ratio: number, a: Attribution): string {
   const p = a.phases.find((x) => x.load === load)!;
   const extra = p.oursCpuUs - p.floorCpuUs;
-  const compose = a.inproc.composeMs * 1000;
-  const gcExtra = a.gc ? a.gc.ours.gcPauseUsPerCall - a.gc.floor.gcPauseUsPerCall : undefined;
   // The same comparison where both answered the same number of calls per second: CPU per call is not fixed, it falls as the rate rises.
   const equal = a.phases.find((x) => x.load.endsWith('/s') && !unsustained(x.load, x.oursCallsPerSecond) && !unsustained(x.load, x.floorCallsPerSecond));
   return (
     `${pair} max throughput ${load} = ${ratio.toFixed(2)}: ours ${p.oursCallsPerSecond.toFixed(0)} calls/s using ${p.oursCpuUs.toFixed(0)} us ` +
     `server CPU per call, the fair floor ${p.floorCallsPerSecond.toFixed(0)} calls/s using ${p.floorCpuUs.toFixed(0)} us ` +
-    `(CPU ratio floor/ours ${(p.floorCpuUs / p.oursCpuUs).toFixed(2)}). compose() is the only code ours runs and the floor does not: ` +
-    `of the ${extra.toFixed(0)} us difference, compose() itself is ${compose.toFixed(0)} us (in-process)` +
-    (gcExtra === undefined
-      ? `, and ${(extra - compose).toFixed(0)} us is what it leaves behind (GC, cache effects) or noise.`
-      : `, extra GC pauses ${gcExtra.toFixed(0)} us (ours ${a.gc!.ours.gcPauseUsPerCall.toFixed(0)}, floor ${a.gc!.floor.gcPauseUsPerCall.toFixed(0)} us/call), ` +
-        `and ${(extra - compose - gcExtra).toFixed(0)} us is neither (GC on helper threads, cache effects, noise).`) +
+    `(CPU ratio floor/ours ${(p.floorCpuUs / p.oursCpuUs).toFixed(2)}, difference ${extra.toFixed(0)} us). compose() is the only code ours runs ` +
+    `and the floor does not; it takes ${(a.inproc.composeMs * 1000).toFixed(0)} us in a warm loop of its own.${serverSplit(a)}` +
     (equal
       ? ` At the same rate (${equal.load}, both sustained) the difference is ${(equal.oursCpuUs - equal.floorCpuUs).toFixed(0)} us ` +
         `(ours ${equal.oursCpuUs.toFixed(0)}, floor ${equal.floorCpuUs.toFixed(0)} us/call); the floor's CPU per call falls as its rate rises ` +
@@ -1101,32 +1153,37 @@ function report(): string {
         ),
       );
       out.push('* an open-loop rate this server did not sustain (answered < 95 % of it): its latencies at that load are queueing');
-      out.push(
-        "the parts of a call (us): SDK decode, compose() and SDK encode are in-process medians for the same request; the floor's other CPU is its " +
-          'server CPU per call at N=32 minus decode and encode (grpc-js, HTTP/2, the SDK runner, GC); GC pauses (main thread) come from a separate ' +
-          `run of ${GC_CALLS} calls per server, 32 in flight, with bench/gc-meter.js preloaded`,
-      );
+      out.push('', "The parts of a call in-process (us, medians, the same requests; the floor's other CPU: its server CPU per call at N=32 minus decode and encode)");
       out.push(
         table(
-          ['pair', 'SDK decode req', 'compose()', 'SDK encode rsp', "floor's other CPU/call (N=32)", 'GC pause/call ours', 'GC pause/call floor', 'GCs/1k calls ours', 'GCs/1k calls floor'],
+          ['pair', 'SDK decode req', 'compose()', 'SDK encode rsp', "floor's other CPU/call (N=32)"],
           g.fairFloor.map((a) => {
             const n32 = a.phases.find((p) => p.load === `N=${CONCURRENCY.at(-1)}`)!;
             const us = (ms: number) => ms * 1000;
-            return [
-              a.pair,
-              f(us(a.inproc.decodeRequestMs), 1),
-              f(us(a.inproc.composeMs), 1),
-              f(us(a.inproc.encodeResponseMs), 1),
-              f(n32.floorCpuUs - us(a.inproc.decodeRequestMs) - us(a.inproc.encodeResponseMs), 0),
-              a.gc ? f(a.gc.ours.gcPauseUsPerCall, 1) : '',
-              a.gc ? f(a.gc.floor.gcPauseUsPerCall, 1) : '',
-              a.gc ? f(a.gc.ours.gcsPer1kCalls, 1) : '',
-              a.gc ? f(a.gc.floor.gcsPer1kCalls, 1) : '',
-            ];
+            return [a.pair, f(us(a.inproc.decodeRequestMs), 1), f(us(a.inproc.composeMs), 1), f(us(a.inproc.encodeResponseMs), 1), f(n32.floorCpuUs - us(a.inproc.decodeRequestMs) - us(a.inproc.encodeResponseMs), 0)];
           }),
-          new Set([1, 2, 3, 4, 5, 6, 7, 8]),
+          new Set([1, 2, 3, 4]),
         ),
       );
+      const profiled = g.fairFloor.filter((a) => a.server);
+      if (profiled.length) {
+        out.push(
+          '',
+          `The parts of a call in the server (us per call; a separate run of ${PROFILED_CALLS} calls per server, 32 in flight, with --cpu-prof: main-thread ` +
+            'self time by package; GC pauses from bench/gc-meter.js; all threads from /proc)',
+        );
+        const rows: (string | number)[][] = [];
+        for (const a of profiled) {
+          const { ours, floor } = a.server!;
+          const row = (label: string, o: number, fl: number) => rows.push([a.pair, label, f(o, 1), f(fl, 1), signed(o - fl)]);
+          for (const x of PARTS) row(x.part, ours.parts[x.part]!, floor.parts[x.part]!);
+          row('main thread, profiled', ours.profiledUsPerCall, floor.profiledUsPerCall);
+          row('all threads (/proc)', ours.serverCpuUsPerCall, floor.serverCpuUsPerCall);
+          row('GC pauses (gc-meter)', ours.gcPauseUsPerCall, floor.gcPauseUsPerCall);
+          row('GCs per 1,000 calls', ours.gcsPer1kCalls, floor.gcsPer1kCalls);
+        }
+        out.push(table(['pair', 'part', 'ours', 'floor', 'ours - floor'], rows, new Set([2, 3, 4])));
+      }
       if (misses.length) out.push('', 'Where the fair-floor targets are missed:', ...misses.map((m) => `- ${m}`));
     }
     const floorP99 = by('a').phases.find((p) => p.load === '2000/s')!.p99Ms;
