@@ -15,6 +15,8 @@ export const at = (rel: string) => `${ROOT}${rel}`;
 const CLAIM = 'examples/claim/production.yaml';
 const COMPOSITION = 'compositions/claim.yaml';
 const OBSERVED = 'examples/claim/observed.yaml';
+/** The Role's connection secret: Crossplane passes its data as the observed Role's connection details. */
+const CONNECTION_SECRETS = 'examples/claim/required.yaml';
 
 function baseXr(): Obj {
   return xrFor(loadYaml(at(CLAIM))[0]!, 'claim');
@@ -36,7 +38,7 @@ export function typical(): RunFunctionRequest {
 
 /** (c) the same claim, second reconcile: observed composed resources and the Role's connection details. */
 export function secondReconcile(): RunFunctionRequest {
-  return buildRequest(baseXr(), baseInput(), observedResources(loadYaml(at(OBSERVED))));
+  return buildRequest(baseXr(), baseInput(), observedResources(loadYaml(at(OBSERVED)), loadYaml(at(CONNECTION_SECRETS))));
 }
 
 /**

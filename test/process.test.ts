@@ -18,7 +18,7 @@ import {
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
 import { MAIN, connect, startFunction } from '../scripts/client.js';
-import { requestFor } from './support/cases.js';
+import { requestFor, SECOND_RECONCILE } from './support/cases.js';
 
 type RunningFunction = Awaited<ReturnType<typeof startFunction>>;
 
@@ -30,7 +30,7 @@ const LOAD_TIMEOUT = 10 * 60_000;
 
 /** The second reconcile of the claim: every composed object observed, the credentials Secret published. */
 const secondReconcile = (): RunFunctionRequest =>
-  requestFor({ flavour: 'claim', xr: 'examples/claim/production.yaml', observed: 'examples/claim/observed.yaml' });
+  requestFor({ flavour: 'claim', xr: 'examples/claim/production.yaml', ...SECOND_RECONCILE.claim });
 
 // ---------------------------------------------------------------------------
 // Helpers
