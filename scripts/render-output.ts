@@ -46,7 +46,7 @@ export function renderedXr(xr: Obj, rsp: RunFunctionResponse): Obj {
   if (xr.metadata?.namespace) out.metadata.namespace = xr.metadata.namespace;
   else delete out.metadata.namespace;
 
-  const conditions: Obj[] = [];
+  const conditions: Obj[] = [...(out.status?.conditions ?? [])];
   const set = (c: Obj) => {
     const i = conditions.findIndex((x) => x.type === c.type);
     if (i >= 0) conditions[i] = c;

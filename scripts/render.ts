@@ -244,9 +244,10 @@ async function renderWith(i: Inputs, requiredShown: string | undefined): Promise
   const client = connect(fn.address);
   try {
     const { rsp, calls, unmet } = await runStep(client.run, request, i.required, i.step.step);
-    // crossplane render prints these only with --include-function-results, and drops them on a Fatal; never lost here.
-    for (const r of rsp.results.filter((x) => x.severity !== Severity.SEVERITY_FATAL)) note(`${i.step.step}: ${Severity[r.severity]}: ${r.message}`);
     const fatal = rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL);
+    // crossplane render prints other results only with --include-function-results, and drops them on a Fatal;
+    // here they are never lost (but one that only repeats the Fatal's message, for the claim's events, is not said twice).
+    for (const r of rsp.results.filter((x) => x !== fatal && x.message !== fatal?.message)) note(`${i.step.step}: ${Severity[r.severity]}: ${r.message}`);
     if (fatal) {
       process.stderr.write(`render: error: ${fatalError(i.step.step, fatal.message)}\n`);
       return 1;

@@ -132,6 +132,8 @@ describe.concurrent('npm run render renders as crossplane render prints', () => 
     expect(r.stderr).toContain(
       'render: error: cannot render composite resource: pipeline step "tenantdatabase" returned a fatal result: spec.extensions[0].name: extension "plv8" is not allowed on this platform',
     );
+    // The Warning the function adds for the claim's events repeats the message: said once.
+    expect(r.stderr.match(/is not allowed/g)).toHaveLength(1);
   });
 
   it('spec fields the XRD does not define: a warning each, nested too, with the likely name (reason: the API server prunes them silently; deletionProtecion: false keeps protection on)', async () => {
