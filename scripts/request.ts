@@ -89,12 +89,12 @@ function withoutKubernetesKeys(map: Record<string, string> | undefined): Record<
  * and kind: the Function's own name depends on where its package was
  * installed from.
  */
-export function functionStep(composition: Obj): { step: string; functionName: string; input: Obj } {
+export function functionStep(composition: Obj): { step: string; input: Obj } {
   const step = composition?.spec?.pipeline?.find(
     (s: Obj) => s?.input?.apiVersion === INPUT_API_VERSION && s?.input?.kind === INPUT_KIND,
   );
   if (!step) throw new Error(`the Composition has no pipeline step with a ${INPUT_API_VERSION} ${INPUT_KIND} input`);
-  return { step: String(step.step ?? ''), functionName: String(step.functionRef?.name ?? ''), input: step.input };
+  return { step: String(step.step ?? ''), input: step.input };
 }
 
 /** The input of the pipeline step that runs this function. */
