@@ -22,6 +22,8 @@ export const FIXTURES = resolve(ROOT, '../shared/fixtures/crossplane-v2.2.4');
 const CLAIM = 'examples/claim/production.yaml';
 const COMPOSITION = 'compositions/claim.yaml';
 const OBSERVED = 'examples/claim/observed.yaml';
+/** The Role's connection secret: Crossplane passes its data as the observed Role's connection details. */
+const CONNECTION_SECRETS = 'examples/claim/required.yaml';
 
 function baseXr(): Obj {
   return xrFor(loadYaml(at(CLAIM))[0]!, 'claim');
@@ -43,7 +45,7 @@ export function typical(): RunFunctionRequest {
 
 /** (c) the same claim, second reconcile: observed composed resources and the Role's connection details. */
 export function secondReconcile(): RunFunctionRequest {
-  return buildRequest(baseXr(), baseInput(), observedResources(loadYaml(at(OBSERVED))));
+  return buildRequest(baseXr(), baseInput(), observedResources(loadYaml(at(OBSERVED)), loadYaml(at(CONNECTION_SECRETS))));
 }
 
 /**

@@ -1,73 +1,292 @@
 /**
- * `npm run render -- <claim-or-xr.yaml> [--observed <file>] [--flavour claim|namespaced] [--composition <file>]`
+ * `npm run render -- <file.yaml> [flags]`: what `crossplane render` (Crossplane
+ * CLI v2.2) prints for a TenantDatabase, without the Crossplane CLI, and for
+ * claims too, which crossplane render cannot take.
  *
- * What `crossplane render` does, without the Crossplane CLI: start the
- * function, turn a claim into the XR Crossplane would create, call the
- * function over real gRPC with the Composition's input (and the observed
- * resources of a previous reconcile, if given), and print the XR status and
- * the desired resources as a YAML stream. Results go to stderr; a Fatal
- * result exits 1.
+ * It starts the function (dist/function/main.js), turns a claim into the XR
+ * Crossplane would create, calls the function over real gRPC with the
+ * Composition's input and the observed resources, and, like Crossplane, calls
+ * it again with the resources it requires until its requirements settle. It
+ * prints the XR and the composed resources as crossplane render does
+ * (render-output.ts). Input is checked first (render-input.ts, spec-check.ts):
+ * a run never renders the wrong object, or another XR's resources, into a
+ * plausible-looking answer.
  */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
-import { Severity, Status, type Resource } from '@crossplane-org/function-sdk-typescript';
-import { buildRequest, COMPOSITION_RESOURCE_NAME, compositionInput, loadYaml, observedResources, xrFor } from './request.js';
+import { Ready, Severity, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { API_VERSION, CLAIM_KIND, XR_KIND_CLAIM_FLAVOUR } from '../function/flavour.js';
+import { sortKeys } from '../function/canonical.js';
 import { connect, startFunction } from './client.js';
+import {
+  buildRequest,
+  claimToXr,
+  CROSSPLANE_CAPABILITIES,
+  derivedXrName,
+  functionStep,
+  observedResources,
+  requiredFor,
+  type Obj,
+} from './request.js';
+import {
+  checkObserved,
+  checkRequired,
+  chooseFlavour,
+  InputError,
+  ownerOfXr,
+  readObjects,
+  readTenantDatabase,
+  UsageError,
+  xrNameOfObserved,
+  type Flavour,
+} from './render-input.js';
+import { fatalError, renderedComposed, renderedXr, yamlStream } from './render-output.js';
+import { undefinedFields, type ObjectRole } from './spec-check.js';
 
-const USAGE = 'usage: npm run render -- <claim-or-xr.yaml> [--observed <file>] [--flavour claim|namespaced] [--composition <file>]';
+const USAGE = `usage: npm run render -- <file.yaml> [flags]
+       node dist/scripts/render.js <file.yaml> [flags]
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      observed: { type: 'string' },
-      flavour: { type: 'string' },
-      composition: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help || positionals.length !== 1) {
-    process.stderr.write(`${USAGE}\n`);
-    return values.help ? 0 : 2;
+Render one TenantDatabase as crossplane render (Crossplane CLI v2.2) would: run
+the function with the Composition's input, print the XR and the composed
+resources as YAML on stdout; notes, warnings and errors go to stderr.
+
+<file.yaml>   one object: a TenantDatabase (a claim in the claim flavour, the XR
+              itself in the namespaced flavour) or an XTenantDatabase (the XR
+              of a claim, rendered as it is, as crossplane render takes it)
+
+  --flavour claim|namespaced   how to read a TenantDatabase: as a claim (the
+                               default) or as a namespaced XR
+  --composition <file>         the Composition to take the function input from
+                               (default compositions/<flavour>.yaml); the kind it
+                               composes decides how a TenantDatabase is read
+  --observed <file|dir>        composed resources observed by a previous
+                               reconcile, each with the annotation
+                               crossplane.io/composition-resource-name; as in
+                               crossplane render they carry no connection details
+  --required <file|dir>        resources the function may require, e.g. the
+                               Role's connection Secret (crossplane render's
+                               --required-resources)
+  -h, --help                   this text
+
+Exit status: 0 rendered; 1 the function returned a Fatal result (reported as
+crossplane render reports it), an input file was refused, or rendering failed;
+2 usage error (unknown flag, no or several files, a bad --flavour, or flags that
+contradict each other or the file).`;
+
+/** crossplane render's cap on calls while a function's requirements change (xfn.MaxRequirementsIterations). */
+const MAX_REQUIREMENTS_ITERATIONS = 5;
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Paths are the user's: relative to where they ran `npm run render` (npm itself runs scripts from the package root). */
+function userPath(path: string): string {
+  const base = process.env.npm_lifecycle_event === 'render' && process.env.INIT_CWD ? process.env.INIT_CWD : process.cwd();
+  return resolve(base, path);
+}
+
+const note = (line: string) => process.stderr.write(`render: ${line}\n`);
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        flavour: { type: 'string' },
+        composition: { type: 'string' },
+        observed: { type: 'string' },
+        required: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    // Node's message goes on to explain '--' for positionals; its first sentence says it all.
+    throw new UsageError((error as Error).message.split('. ')[0]!);
   }
-  const file = positionals[0]!;
-  const flavour = values.flavour ?? (/(^|\/)namespaced\//.test(file) ? 'namespaced' : 'claim');
-  if (flavour !== 'claim' && flavour !== 'namespaced') throw new Error(`--flavour must be claim or namespaced, got ${flavour}`);
-  const [doc] = loadYaml(file);
-  if (!doc) throw new Error(`${file}: no YAML document`);
-  const [composition] = loadYaml(values.composition ?? `compositions/${flavour}.yaml`);
-  const observed = values.observed ? observedResources(loadYaml(values.observed)) : {};
-  const request = buildRequest(xrFor(doc, flavour), compositionInput(composition!), observed);
+}
+
+function readComposition(path: string, shown: string): Obj {
+  const [composition, ...more] = readObjects(path, shown);
+  if (!composition || more.length) throw new InputError(`${shown}: must hold exactly one Composition`);
+  if (composition.apiVersion !== 'apiextensions.crossplane.io/v1' || composition.kind !== 'Composition') {
+    throw new InputError(`${shown}: not a composition: ${composition.kind}/${composition.metadata?.name}`);
+  }
+  if (composition.spec?.mode !== 'Pipeline') {
+    throw new InputError(`${shown}: render only supports Composition Function pipelines: Composition "${composition.metadata?.name}" must use spec.mode: Pipeline`);
+  }
+  return composition;
+}
+
+/** What the API server would make of the object: the fields Crossplane adds differ for claims and XRs. */
+function roleOf(doc: Obj, flavour: Flavour): ObjectRole {
+  if (doc.kind === XR_KIND_CLAIM_FLAVOUR) return 'legacy-xr';
+  return flavour === 'claim' ? 'claim' : 'namespaced-xr';
+}
+
+function howRead(doc: Obj, xr: Obj, flavour: Flavour, because: string, compositionShown: string): string {
+  const name = `${doc.metadata?.namespace ? `${doc.metadata.namespace}/` : ''}${doc.metadata?.name}`;
+  if (doc.kind === XR_KIND_CLAIM_FLAVOUR) return `${doc.kind} ${name} is the XR of a claim (${because}); rendering it as it is with ${compositionShown}`;
+  if (flavour === 'claim') return `${doc.kind} ${name} read as a claim (${because}); rendering its ${xr.kind} ${xr.metadata.name} with ${compositionShown}`;
+  return `${doc.kind} ${name} read as a namespaced XR (${because}); rendering it with ${compositionShown}`;
+}
+
+function selected(selector: Obj): string {
+  const where = selector.namespace ? `${selector.namespace}/` : '';
+  const which = selector.matchName ?? `labelled ${JSON.stringify(selector.matchLabels?.labels ?? {})}`;
+  return `${selector.apiVersion} ${selector.kind} ${where}${which}`;
+}
+
+interface StepOutcome {
+  rsp: RunFunctionResponse;
+  calls: number;
+  /** Requirements nothing given matched: "<requirement> (<what it selects>)". */
+  unmet: string[];
+}
+
+/**
+ * One pipeline step as Crossplane runs it (xfn.FetchingFunctionRunner): call
+ * the function; while it returns requirements that differ from the last
+ * call's (none at first), call it again with the resources they select.
+ * Empty requirements differ from none: they cost a second call.
+ */
+async function runStep(call: (req: RunFunctionRequest) => Promise<RunFunctionResponse>, req: RunFunctionRequest, required: Obj[], step: string): Promise<StepOutcome> {
+  let previous: string | undefined;
+  let unmet: string[] = [];
+  for (let calls = 1; calls <= MAX_REQUIREMENTS_ITERATIONS + 1; calls++) {
+    const rsp = await call(req);
+    if (rsp.results.some((r) => r.severity === Severity.SEVERITY_FATAL)) return { rsp, calls, unmet };
+    const current = rsp.requirements === undefined ? undefined : JSON.stringify(sortKeys(rsp.requirements));
+    if (current === previous) return { rsp, calls, unmet };
+    previous = current;
+    req.requiredResources = {};
+    unmet = [];
+    for (const [name, selector] of Object.entries(rsp.requirements?.resources ?? {})) {
+      const items = requiredFor(selector, required);
+      req.requiredResources[name] = { items: items.map((resource) => ({ resource, connectionDetails: {}, ready: Ready.READY_UNSPECIFIED })) };
+      if (!items.length) unmet.push(`${name} (${selected(selector)})`);
+    }
+    req.context = rsp.context;
+  }
+  throw new Error(
+    `cannot render composite resource: cannot run pipeline step "${step}": ` +
+      `requirements didn't stabilize after the maximum number of iterations (${MAX_REQUIREMENTS_ITERATIONS})`,
+  );
+}
+
+type Values = ReturnType<typeof parse>['values'];
+
+/** Everything a render needs, read from the user's files and checked. */
+interface Inputs {
+  file: string;
+  doc: Obj;
+  flavour: Flavour;
+  because: string;
+  composition: Obj;
+  compositionShown: string;
+  step: ReturnType<typeof functionStep>;
+  observed: Obj[];
+  observedShown: string;
+  required: Obj[];
+  xr: Obj;
+  unlabelled: number;
+}
+
+function readInputs(file: string, values: Values): Inputs {
+  const doc = readTenantDatabase(userPath(file), file);
+  const given = values.composition === undefined ? undefined : readComposition(userPath(values.composition), values.composition);
+  const { flavour, because } = chooseFlavour(doc.kind, values.flavour, given && { kind: given.spec?.compositeTypeRef?.kind, shown: values.composition! });
+  const compositionShown = values.composition ?? `compositions/${flavour}.yaml`;
+  const composition = given ?? readComposition(resolve(REPO, compositionShown), compositionShown);
+  const typeRef = composition.spec?.compositeTypeRef?.apiVersion;
+  if (typeRef !== API_VERSION) {
+    throw new UsageError(`${compositionShown}: composition's compositeTypeRef.apiVersion (${typeRef}) does not match XR's apiVersion (${API_VERSION})`);
+  }
+  let step: ReturnType<typeof functionStep>;
+  try {
+    step = functionStep(composition);
+  } catch (error) {
+    throw new InputError(`${compositionShown}: ${(error as Error).message}`);
+  }
+
+  const observedShown = values.observed ?? '--observed';
+  const observed = values.observed === undefined ? [] : readObjects(userPath(values.observed), values.observed);
+  const required = values.required === undefined ? [] : readObjects(userPath(values.required), values.required);
+  if (values.required !== undefined) checkRequired(required, values.required);
+
+  const xr = doc.kind === CLAIM_KIND && flavour === 'claim' ? claimToXr(doc, xrNameOfObserved(observed, observedShown) ?? derivedXrName(doc)) : doc;
+  const { unlabelled } = checkObserved(observed, ownerOfXr(xr, flavour), observedShown);
+  return { file, doc, flavour, because, composition, compositionShown, step, observed, observedShown, required, xr, unlabelled };
+}
+
+/** How the file was read, and what in it will not do what its author expects. */
+function explain(i: Inputs): void {
+  note(howRead(i.doc, i.xr, i.flavour, i.because, i.compositionShown));
+  for (const field of undefinedFields(i.doc, roleOf(i.doc, i.flavour))) {
+    note(
+      `warning: ${i.file}: ${field.path} is not in the XRD's schema; the API server drops it without a word, so it has no effect` +
+        (field.suggestion ? ` (did you mean ${field.suggestion}?)` : ''),
+    );
+  }
+  if (i.unlabelled) {
+    note(`warning: ${i.observedShown}: ${i.unlabelled} observed resource(s) carry no crossplane.io/composite label; nothing shows they belong to ${i.xr.metadata.name}`);
+  }
+  const steps = i.composition.spec.pipeline.length;
+  if (steps > 1) note(`${i.compositionShown} has ${steps} pipeline steps; only "${i.step.step}" (this function) runs here, crossplane render runs them all`);
+}
+
+/** Run the function as Crossplane would and print what crossplane render prints; the exit status. */
+async function renderWith(i: Inputs, requiredShown: string | undefined): Promise<number> {
+  const observedMap = observedResources(i.observed);
+  const request = buildRequest(i.xr, i.step.input, observedMap);
+  request.meta!.capabilities = [...CROSSPLANE_CAPABILITIES];
 
   const fn = await startFunction();
   const client = connect(fn.address);
   try {
-    const rsp = await client.run(request);
-    for (const r of rsp.results) process.stderr.write(`${Severity[r.severity]}: ${r.message}\n`);
-    const docs: unknown[] = [];
-    const composite = rsp.desired?.composite?.resource;
-    if (composite) {
-      const conditions = rsp.conditions.map(({ type, status, reason, message }) => ({ type, status: Status[status], reason, message }));
-      const metadata = { name: request.observed?.composite?.resource?.metadata?.name };
-      docs.push({ apiVersion: composite.apiVersion, kind: composite.kind, metadata, status: { ...composite.status, conditions } });
+    const { rsp, calls, unmet } = await runStep(client.run, request, i.required, i.step.step);
+    const fatal = rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL);
+    // crossplane render prints other results only with --include-function-results, and drops them on a Fatal;
+    // here they are never lost (but one that only repeats the Fatal's message, for the claim's events, is not said twice).
+    for (const r of rsp.results.filter((x) => x !== fatal && x.message !== fatal?.message)) note(`${i.step.step}: ${Severity[r.severity]}: ${r.message}`);
+    if (fatal) {
+      process.stderr.write(`render: error: ${fatalError(i.step.step, fatal.message)}\n`);
+      return 1;
     }
-    for (const [name, res] of Object.entries(rsp.desired?.resources ?? {}) as [string, Resource][]) {
-      const obj = structuredClone(res.resource ?? {});
-      obj.metadata = { ...obj.metadata, annotations: { ...obj.metadata?.annotations, [COMPOSITION_RESOURCE_NAME]: name } };
-      docs.push(obj);
+    if (calls > 1) note(`called the function ${calls} times: it required ${Object.keys(rsp.requirements?.resources ?? {}).join(', ')}, as Crossplane does`);
+    // Before anything is observed the Role's connection secret cannot exist yet: nothing to point out.
+    for (const missing of i.observed.length ? unmet : []) {
+      note(`the function required ${missing}: ${requiredShown ? `${requiredShown} holds no such object` : 'pass it with --required <file>'}`);
     }
-    process.stdout.write(docs.map((d) => `---\n${stringify(d, { lineWidth: 0 })}`).join(''));
-    return rsp.results.some((r) => r.severity === Severity.SEVERITY_FATAL) ? 1 : 0;
+    process.stdout.write(yamlStream([renderedXr(i.xr, rsp), ...renderedComposed(i.xr, rsp, observedMap)]));
+    return 0;
   } finally {
     client.close();
     await fn.stop();
   }
 }
 
-main().then(
-  (code) => process.exit(code),
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv);
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(`give exactly one file to render, got ${positionals.length}${positionals.length ? `: ${positionals.join(' ')}` : ''}`);
+  }
+  const inputs = readInputs(positionals[0]!, values);
+  explain(inputs);
+  return renderWith(inputs, values.required);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
   (error: unknown) => {
-    process.stderr.write(`render: ${(error as Error).message}\n`);
-    process.exit(1);
+    const usage = error instanceof UsageError;
+    process.stderr.write(`render: error: ${(error as Error).message}\n`);
+    if (usage) process.stderr.write(`Run with --help for usage.\n`);
+    process.exitCode = usage ? 2 : 1;
   },
 );

@@ -28,32 +28,42 @@ const SERVER_TIMEOUT = 20_000;
 const at = (rel: string) => fileURLToPath(new URL(`../${rel}`, import.meta.url));
 
 type Flavour = 'claim' | 'namespaced';
-const FILES: Record<Flavour, { xr: string; composition: string; observed: string }> = {
-  claim: { xr: 'examples/claim/production.yaml', composition: 'compositions/claim.yaml', observed: 'examples/claim/observed.yaml' },
+const FILES: Record<Flavour, { xr: string; composition: string; observed: string; connectionSecrets: string }> = {
+  claim: {
+    xr: 'examples/claim/production.yaml',
+    composition: 'compositions/claim.yaml',
+    observed: 'examples/claim/observed.yaml',
+    connectionSecrets: 'examples/claim/required.yaml',
+  },
   namespaced: {
     xr: 'examples/namespaced/tenantdatabase.yaml',
     composition: 'compositions/namespaced.yaml',
     observed: 'examples/namespaced/observed.yaml',
+    connectionSecrets: 'examples/namespaced/required.yaml',
   },
 };
 
-/** A fresh SDK-form request each call (compose() must not be able to affect a later request through shared objects). */
+/**
+ * A fresh SDK-form request each call (compose() must not be able to affect a
+ * later request through shared objects). Observed: the second reconcile, the
+ * Role carrying its connection details as real Crossplane passes them.
+ */
 function request(flavour: Flavour, opts: { observed?: boolean; mutateXr?: (xr: Obj) => void } = {}) {
   const files = FILES[flavour];
   const xr = xrFor(loadYaml(at(files.xr))[0]!, flavour);
   opts.mutateXr?.(xr);
   const input = compositionInput(loadYaml(at(files.composition))[0]!);
-  const observed = opts.observed ? observedResources(loadYaml(at(files.observed))) : {};
+  const observed = opts.observed ? observedResources(loadYaml(at(files.observed)), loadYaml(at(files.connectionSecrets))) : {};
   return buildRequest(xr, input, observed);
 }
 
-/** The generated password, read from the Role's connection secret in the observed example. */
+/** The generated password, read from the Role's connection secret of the example. */
 function observedPassword(flavour: Flavour): string {
-  const secret = loadYaml(at(FILES[flavour].observed)).find(
+  const secret = loadYaml(at(FILES[flavour].connectionSecrets)).find(
     (d) => d.apiVersion === 'v1' && d.kind === 'Secret' && /-role-connection$/.test(d.metadata?.name ?? ''),
   );
   const encoded = secret?.data?.password;
-  if (typeof encoded !== 'string') throw new Error(`${FILES[flavour].observed} has no Role connection secret with a password`);
+  if (typeof encoded !== 'string') throw new Error(`${FILES[flavour].connectionSecrets} has no Role connection secret with a password`);
   return Buffer.from(encoded, 'base64').toString('utf8');
 }
 

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compose } from '../function/compose.js';
-import { requestFor } from './support/cases.js';
+import { requestFor, SECOND_RECONCILE } from './support/cases.js';
 import { CrdValidator } from './support/crds.js';
 import { CRDS, requireShared } from './support/shared.js';
 
@@ -29,7 +29,7 @@ describe.skipIf(!haveCrds)('deletion matrix', () => {
     for (const spec of combos) {
       const label = `${f.flavour}: protection=${spec.deletionProtection} role=${spec.roleDeletionPolicy} db=${spec.dbDeletionPolicy}`;
       it(label, () => {
-        const rsp = compose(requestFor({ flavour: f.flavour, xr: f.xr, observed: `examples/${f.flavour}/observed.yaml`, patch: { spec } }));
+        const rsp = compose(requestFor({ flavour: f.flavour, xr: f.xr, ...SECOND_RECONCILE[f.flavour], patch: { spec } }));
         expect(rsp.results).toEqual([]);
         const desired = rsp.desired!.resources;
         const deletion = (key: string) => {

@@ -16,7 +16,7 @@ import * as grpc from '@grpc/grpc-js';
 import { FunctionRunnerServiceService, RunFunctionRequest, RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { allIdentical, describeLoad, identicalUnderLoad, referenceAnswer } from '../bench/identical.js';
 import { MAIN, connect, startFunction } from '../scripts/client.js';
-import { requestFor } from './support/cases.js';
+import { requestFor, SECOND_RECONCILE } from './support/cases.js';
 
 type RunningFunction = Awaited<ReturnType<typeof startFunction>>;
 
@@ -28,7 +28,7 @@ const LOAD_TIMEOUT = 120_000;
 
 /** The second reconcile of the claim: every composed object observed, the credentials Secret published. */
 const secondReconcile = (): RunFunctionRequest =>
-  requestFor({ flavour: 'claim', xr: 'examples/claim/production.yaml', observed: 'examples/claim/observed.yaml' });
+  requestFor({ flavour: 'claim', xr: 'examples/claim/production.yaml', ...SECOND_RECONCILE.claim });
 
 // ---------------------------------------------------------------------------
 // Helpers

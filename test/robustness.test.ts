@@ -14,7 +14,7 @@ import { compose } from '../function/compose.js';
 import { EXTERNAL_NAME } from '../function/plan.js';
 import { specSchema } from '../function/spec.js';
 import { tenantIdentifier } from '../function/naming.js';
-import { requestFor } from './support/cases.js';
+import { requestFor, SECOND_RECONCILE } from './support/cases.js';
 import { CrdValidator } from './support/crds.js';
 import { CRDS, requireShared } from './support/shared.js';
 
@@ -216,8 +216,8 @@ function shuffled<T>(value: T, random: () => number): T {
 describe('determinism', () => {
   it('gives byte-identical responses for the same request, twice and with keys shuffled', () => {
     const requests = [
-      requestFor({ flavour: 'claim', xr: 'examples/claim/production.yaml', observed: 'examples/claim/observed.yaml' }),
-      requestFor({ flavour: 'namespaced', xr: 'examples/namespaced/tenantdatabase.yaml', observed: 'examples/namespaced/observed.yaml' }),
+      requestFor({ flavour: 'claim', xr: 'examples/claim/production.yaml', ...SECOND_RECONCILE.claim }),
+      requestFor({ flavour: 'namespaced', xr: 'examples/namespaced/tenantdatabase.yaml', ...SECOND_RECONCILE.namespaced }),
     ];
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 1 }), fc.integer(), (which, seed) => {

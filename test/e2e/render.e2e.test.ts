@@ -29,7 +29,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Severity, type Resource } from '@crossplane-org/function-sdk-typescript';
 import { compose } from '../../function/compose.js';
 import { compositionInput, loadYaml, xrFor } from '../../scripts/request.js';
-import { merge, mismatches, requestFor } from '../support/cases.js';
+import { merge, mismatches, requestFor, SECOND_RECONCILE } from '../support/cases.js';
 import { Cluster } from '../support/cluster.js';
 import { requireShared } from '../support/shared.js';
 import { ApiError, repoRoot, startControlPlane, type ControlPlane, type KubeClient, type Obj, type Response } from './apiserver.js';
@@ -47,18 +47,18 @@ interface Scenario {
   name: string;
   flavour: Flavour;
   xr: string;
-  /** Observed resources for the second reconcile; none: first reconcile only. */
-  observed?: string;
+  /** Also render the second reconcile: the example's observed resources, as Crossplane passes them (SECOND_RECONCILE). */
+  secondReconcile?: boolean;
   /** Patch applied to the example before anything else. */
   patch?: Obj;
-  /** Instead of `observed`: this many reconciles in a simulated cluster (test/support/cluster.ts), each render applied. */
+  /** Instead of `secondReconcile`: this many reconciles in a simulated cluster (test/support/cluster.ts), each render applied. */
   reconciles?: number;
 }
 
 const SCENARIOS: Scenario[] = [
-  { name: 'claim production', flavour: 'claim', xr: 'examples/claim/production.yaml', observed: 'examples/claim/observed.yaml' },
+  { name: 'claim production', flavour: 'claim', xr: 'examples/claim/production.yaml', secondReconcile: true },
   { name: 'claim test', flavour: 'claim', xr: 'examples/claim/test.yaml' },
-  { name: 'namespaced', flavour: 'namespaced', xr: 'examples/namespaced/tenantdatabase.yaml', observed: 'examples/namespaced/observed.yaml' },
+  { name: 'namespaced', flavour: 'namespaced', xr: 'examples/namespaced/tenantdatabase.yaml', secondReconcile: true },
   // Every optional object: the read-only role with a listed schema, after a password rotation.
   ...(['claim', 'namespaced'] as const).map((flavour): Scenario => ({
     name: `${flavour} with read-only role, schema and rotation`,
@@ -69,7 +69,7 @@ const SCENARIOS: Scenario[] = [
   })),
 ];
 
-/** The renders of a scenario, in order: first reconcile, then the second (observed file) or each simulated one. */
+/** The renders of a scenario, in order: first reconcile, then the second (observed example) or each simulated one. */
 function renders(s: Scenario): { title: string; response: () => ReturnType<typeof compose> }[] {
   if (s.reconciles) {
     let cached: ReturnType<typeof compose>[] | undefined;
@@ -83,10 +83,11 @@ function renders(s: Scenario): { title: string; response: () => ReturnType<typeo
     };
     return Array.from({ length: s.reconciles }, (_, i) => ({ title: `simulated reconcile ${i + 1}`, response: () => all()[i]! }));
   }
-  const observedFiles = s.observed ? [undefined, s.observed] : [undefined];
-  return observedFiles.map((observed, i) => ({
-    title: i === 0 ? 'first reconcile (nothing observed)' : `second reconcile (observed: ${observed})`,
-    response: () => compose(requestFor({ flavour: s.flavour, xr: s.xr, observed, patch: s.patch })),
+  const second = SECOND_RECONCILE[s.flavour];
+  const reconciles = s.secondReconcile ? [{}, second] : [{}];
+  return reconciles.map((observed, i) => ({
+    title: i === 0 ? 'first reconcile (nothing observed)' : `second reconcile (observed: ${second.observed})`,
+    response: () => compose(requestFor({ flavour: s.flavour, xr: s.xr, ...observed, patch: s.patch })),
   }));
 }
 

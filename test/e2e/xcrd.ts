@@ -14,40 +14,7 @@
  * schema would be pruned).
  */
 import type { Obj } from './apiserver.js';
-
-const open = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
-const openArray = { type: 'array', items: open };
-
-/** Spec fields Crossplane adds to both claims and v1 XRs: how a Composition is chosen, and connection secrets. */
-const COMPOSITION_SPEC = {
-  compositionRef: open,
-  compositionSelector: open,
-  compositionRevisionRef: open,
-  compositionRevisionSelector: open,
-  compositionUpdatePolicy: { type: 'string' },
-  publishConnectionDetailsTo: open,
-  writeConnectionSecretToRef: open,
-};
-
-/** Spec fields Crossplane adds to a v1 (LegacyCluster) XR. */
-const LEGACY_XR_SPEC = {
-  ...COMPOSITION_SPEC,
-  claimRef: open,
-  environmentConfigRefs: openArray,
-  resourceRefs: openArray,
-};
-
-/** Spec fields Crossplane adds to a claim. */
-const CLAIM_SPEC = {
-  ...COMPOSITION_SPEC,
-  compositeDeletePolicy: { type: 'string' },
-  resourceRef: open,
-};
-
-/** Spec fields Crossplane adds to a v2 (Namespaced / Cluster) XR. */
-const V2_XR_SPEC = { crossplane: open };
-
-const STATUS = { conditions: openArray, connectionDetails: open, claimConditionTypes: { type: 'array', items: { type: 'string' } } };
+import { CLAIM_SPEC, CROSSPLANE_STATUS as STATUS, LEGACY_XR_SPEC, V2_XR_SPEC } from '../../scripts/crossplane-fields.js';
 
 function withFields(schema: Obj | undefined, extra: Obj): Obj {
   const s = structuredClone(schema ?? { type: 'object' });

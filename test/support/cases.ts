@@ -20,6 +20,11 @@ export interface Case {
   xrPatch?: Obj;
   input?: Obj;
   observed?: string;
+  /**
+   * Secrets the observed resources write (the Role's connection secret): real
+   * Crossplane passes their data as the observed resources' connection details.
+   */
+  connectionSecrets?: string;
   /** Resources Crossplane fetched because the function required them, by requirement name. */
   required?: Record<string, Obj[]>;
   /** Patches applied to observed composed resources, by composition resource name. */
@@ -74,12 +79,25 @@ export function loadCases(dir = repoPath('test/cases')): Case[] {
     .map((file) => ({ flavour: 'claim', ...parse(readFileSync(join(dir, file), 'utf8')), file }) as Case);
 }
 
-export function requestFor(c: Pick<Case, 'flavour' | 'xr' | 'patch' | 'xrPatch' | 'input' | 'observed' | 'observedPatch' | 'required'>): RunFunctionRequest {
+/**
+ * The examples' second reconcile as real Crossplane v2.2.4 sends it: every
+ * composed object of the first reconcile observed, the Role carrying its
+ * connection details (read from the Role's connection secret).
+ */
+export const SECOND_RECONCILE = {
+  claim: { observed: 'examples/claim/observed.yaml', connectionSecrets: 'examples/claim/required.yaml' },
+  namespaced: { observed: 'examples/namespaced/observed.yaml', connectionSecrets: 'examples/namespaced/required.yaml' },
+} as const;
+
+type RequestParts = 'flavour' | 'xr' | 'patch' | 'xrPatch' | 'input' | 'observed' | 'connectionSecrets' | 'observedPatch' | 'required';
+
+export function requestFor(c: Pick<Case, RequestParts>): RunFunctionRequest {
   const [doc] = loadYaml(repoPath(c.xr));
   const patched = merge(doc, c.patch ?? {}) as Obj;
   const [composition] = loadYaml(repoPath(`compositions/${c.flavour}.yaml`));
   const input = merge(compositionInput(composition!), c.input ?? {}) as Obj;
-  const observed = c.observed ? observedResources(loadYaml(repoPath(c.observed))) : {};
+  const secrets = c.connectionSecrets ? loadYaml(repoPath(c.connectionSecrets)) : [];
+  const observed = c.observed ? observedResources(loadYaml(repoPath(c.observed)), secrets) : {};
   for (const [key, patch] of Object.entries(c.observedPatch ?? {})) {
     if (patch === null) delete observed[key];
     else observed[key] = { resource: merge(observed[key]?.resource ?? {}, patch) as Obj, connectionDetails: observed[key]?.connectionDetails ?? {}, ready: 0 };

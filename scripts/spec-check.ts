@@ -1,0 +1,89 @@
+/**
+ * Spec fields the XRD does not define. The API server prunes unknown fields
+ * without a word, so a typo such as `deletionProtecion: false` leaves
+ * protection on, and nobody is told. `npm run render` names each such field,
+ * with the nearest defined name, before the cluster silently drops it.
+ *
+ * The schema is function/spec.ts's specSchema, from which both XRDs are
+ * generated, plus the spec fields Crossplane itself adds to claims and XRs.
+ */
+import { specSchema } from '../function/spec.js';
+import { CLAIM_SPEC, LEGACY_XR_SPEC, V2_XR_SPEC } from './crossplane-fields.js';
+import type { Obj } from './request.js';
+
+/** What the object is to the API server, which decides the fields Crossplane adds. */
+export type ObjectRole = 'claim' | 'legacy-xr' | 'namespaced-xr';
+
+export interface UndefinedField {
+  path: string;
+  /** The defined field at the same place whose name is closest, when one is close. */
+  suggestion?: string;
+}
+
+const CROSSPLANE_SPEC: Record<ObjectRole, Obj> = { claim: CLAIM_SPEC, 'legacy-xr': LEGACY_XR_SPEC, 'namespaced-xr': V2_XR_SPEC };
+const open = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+
+function objectSchema(role: ObjectRole): Obj {
+  return {
+    type: 'object',
+    properties: {
+      apiVersion: { type: 'string' },
+      kind: { type: 'string' },
+      metadata: open,
+      spec: { ...specSchema, properties: { ...specSchema.properties, ...CROSSPLANE_SPEC[role] } },
+      status: open,
+    },
+  };
+}
+
+/** Every field of `obj` (a claim or XR) that its schema does not define, in document order. */
+export function undefinedFields(obj: Obj, role: ObjectRole): UndefinedField[] {
+  const out: UndefinedField[] = [];
+  walk(objectSchema(role), obj, '', out);
+  return out;
+}
+
+function walk(schema: Obj, value: unknown, path: string, out: UndefinedField[]): void {
+  if (schema['x-kubernetes-preserve-unknown-fields']) return;
+  if (schema.type === 'array' && schema.items && Array.isArray(value)) {
+    value.forEach((item, i) => walk(schema.items, item, `${path}[${i}]`, out));
+    return;
+  }
+  if (schema.type !== 'object' || !schema.properties || !isPlainObject(value)) return;
+  const defined = Object.keys(schema.properties);
+  for (const [key, child] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (Object.hasOwn(schema.properties, key)) walk(schema.properties[key], child, at, out);
+    else out.push({ path: at, ...withSuggestion(key, defined, path) });
+  }
+}
+
+/** The closest defined name, if it is a likely typo (one edit away, two for longer names). */
+function withSuggestion(key: string, defined: string[], parent: string): { suggestion?: string } {
+  const limit = key.length >= 6 ? 2 : 1;
+  let best: { name: string; distance: number } | undefined;
+  for (const name of defined) {
+    const distance = editDistance(key, name);
+    if (distance <= limit && (!best || distance < best.distance)) best = { name, distance };
+  }
+  return best ? { suggestion: parent ? `${parent}.${best.name}` : best.name } : {};
+}
+
+/** Edit distance counting insertions, deletions, substitutions and swaps of neighbours (optimal string alignment). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
+  for (let j = 0; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+function isPlainObject(value: unknown): value is Obj {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
