@@ -22,7 +22,7 @@ import { fromConnectionDetails, fromSecretData, rdsSecretJson, type Credentials 
 import { identifyTenant, type Tenant } from './flavour.js';
 import { parseInput, type FunctionInput } from './input.js';
 import { EXTERNAL_NAME, makePlan, type Login, type ObservedNames, type Plan } from './plan.js';
-import { isIdentifier, READ_ONLY_SUFFIX } from './naming.js';
+import { isIdentifier, isReadOnlyRoleShape, readOnlySchemaRoleName } from './naming.js';
 import { readiness } from './readiness.js';
 import { ComposeError, CONDITION_TYPE, fail, refusal, RESPONSE_TTL } from './refusal.js';
 import { parseSpec, type TenantDatabaseSpec } from './spec.js';
@@ -31,8 +31,8 @@ import { rotationStamp, stampToTime } from './time.js';
 import { tooDeepAt } from './validation.js';
 import type { KubeObject } from './resources/managed.js';
 import { database } from './resources/database.js';
-import { role } from './resources/role.js';
-import { databaseGrant, readerDatabaseGrant, readerSchemaGrant } from './resources/grant.js';
+import { readerSchemaRole, role } from './resources/role.js';
+import { databaseGrant, readerDatabaseGrant, readerMembership, readerSchemaGrant } from './resources/grant.js';
 import { readerDefaultPrivileges } from './resources/defaultprivileges.js';
 import { extension } from './resources/extension.js';
 import { schema } from './resources/schema.js';
@@ -135,8 +135,8 @@ function adoptedNames(xr: Obj | undefined, input: FunctionInput): ObservedNames 
     }
     if (!isIdentifier(value)) fail('InvalidResource', `${field}: must be a PostgreSQL identifier matching ^[a-z_][a-z0-9_]{0,62}$`);
     if (RESERVED.test(value)) fail('NotAllowed', `${field}: "${value}" is reserved and cannot be adopted`);
-    if (key === 'role' && value.endsWith(READ_ONLY_SUFFIX)) {
-      fail('NotAllowed', `${field}: "${value}" ends in ${READ_ONLY_SUFFIX}, which is reserved for read-only roles`);
+    if (key === 'role' && isReadOnlyRoleShape(value)) {
+      fail('NotAllowed', `${field}: "${value}" ends like the names of read-only roles (_ro, or _s and 8 hex characters), which are reserved`);
     }
     out[key] = value;
   }
@@ -227,8 +227,47 @@ function requirements(plan: Plan, logins: Login[], observed: Observed): RunFunct
 
 type CredentialsOf = Map<Login, Credentials | undefined>;
 
-/** The reader's default privileges, by composed-resource name. */
-const READER_DEFAULTS = { 'readonly-default-tables': 'table', 'readonly-default-sequences': 'sequence' } as const;
+/** Composed-resource names of the reader's objects for one schema. */
+const readerKeys = {
+  role: (schema: string) => `readonly-schema-role-${schema}`,
+  member: (schema: string) => `readonly-member-${schema}`,
+  usage: (schema: string) => `readonly-grant-schema-${schema}`,
+  tables: (schema: string) => `readonly-default-tables-${schema}`,
+  sequences: (schema: string) => `readonly-default-sequences-${schema}`,
+};
+const SCHEMA_ROLE_KEY = /^readonly-schema-role-(.+)$/;
+
+/**
+ * The reader's objects: its Role, CONNECT, and per schema a role of its own
+ * (readOnlySchemaRoleName says why), membership, USAGE and default
+ * privileges. A schema role once created stays composed, whether its schema
+ * is still listed or the reader is retired: it holds privileges in the
+ * tenant's database, so with a Delete policy it could not be dropped before
+ * the database, and would be left stuck deleting.
+ */
+function readerObjects(plan: Plan, reader: Login, observed: Observed): Record<string, KubeObject> {
+  const out: Record<string, KubeObject> = { 'readonly-role': role(plan, reader) };
+  const schemaRole = (schema: string) => {
+    const kept = externalName(observed[readerKeys.role(schema)]);
+    return isIdentifier(kept) ? kept : readOnlySchemaRoleName(reader.role, schema);
+  };
+  if (plan.reader === 'active') {
+    out['readonly-grant-database'] = readerDatabaseGrant(plan, reader.role);
+    for (const s of plan.readerSchemas) {
+      const name = schemaRole(s);
+      out[readerKeys.role(s)] = readerSchemaRole(plan, s, name);
+      out[readerKeys.member(s)] = readerMembership(plan, reader.role, name, s);
+      out[readerKeys.usage(s)] = readerSchemaGrant(plan, name, s);
+      out[readerKeys.tables(s)] = readerDefaultPrivileges(plan, name, s, 'table');
+      out[readerKeys.sequences(s)] = readerDefaultPrivileges(plan, name, s, 'sequence');
+    }
+  }
+  for (const key of Object.keys(observed).sort()) {
+    const schema = SCHEMA_ROLE_KEY.exec(key)?.[1];
+    if (schema && isIdentifier(schema) && !out[key]) out[key] = readerSchemaRole(plan, schema, schemaRole(schema));
+  }
+  return out;
+}
 
 /**
  * The Secret and AWS copy of one login, or nothing while its password is not
@@ -280,17 +319,12 @@ function composedObjects(plan: Plan, credentials: CredentialsOf, observed: Obser
   const waitForReader =
     plan.reader === 'active' &&
     !handedOut &&
-    Object.keys(READER_DEFAULTS).some((key) => !readiness('DefaultPrivileges', observed[key]).ready);
+    plan.readerSchemas.some((s) => [readerKeys.tables(s), readerKeys.sequences(s)].some((key) => !readiness('DefaultPrivileges', observed[key]).ready));
   Object.assign(out, credentialObjects(plan, plan.tenantLogin, credentials.get(plan.tenantLogin), observed, waitForReader));
 
   if (reader) {
-    out['readonly-role'] = role(plan, reader);
-    if (plan.reader === 'active') {
-      out['readonly-grant-database'] = readerDatabaseGrant(plan, reader.role);
-      for (const s of plan.readerSchemas) out[`readonly-grant-schema-${s}`] = readerSchemaGrant(plan, reader.role, s);
-      for (const [key, objectType] of Object.entries(READER_DEFAULTS)) out[key] = readerDefaultPrivileges(plan, reader.role, objectType);
-      Object.assign(out, credentialObjects(plan, reader, credentials.get(reader), observed, false));
-    }
+    Object.assign(out, readerObjects(plan, reader, observed));
+    if (plan.reader === 'active') Object.assign(out, credentialObjects(plan, reader, credentials.get(reader), observed, false));
   }
   if (plan.spec.deletionProtection) Object.assign(out, usages(plan));
   return out;

@@ -47,19 +47,39 @@ export function tenantIdentifier(template: string, namespace: string, name: stri
 
 /** Appended to the tenant's role name to name its read-only role. */
 export const READ_ONLY_SUFFIX = '_ro';
+/** How the reader's per-schema roles end: `_s` and 8 hex characters. */
+const SCHEMA_ROLE_SUFFIX = /_s[0-9a-f]{8}$/;
 
 /**
  * The read-only role of a tenant role: `<role>_ro`, or, when that would pass
  * 63 bytes, the role's name cut short plus a hash of the whole role name and
- * `_ro`. Roles the function generates end in a 10-hex hash, never in `_ro`, and
- * adoption refuses names ending in `_ro`, so a reader can never share a name
- * with any tenant's own role; distinct roles give distinct readers.
+ * `_ro`. Roles the function generates end in `_` and a 10-hex hash, readers
+ * in `_ro`, the reader's schema roles in `_s` and 8 hex (below): three shapes
+ * that never meet. Adoption refuses names of the last two shapes, so no
+ * tenant's role can share a name with another tenant's reader.
  */
 export function readOnlyRoleName(role: string): string {
   const name = `${role}${READ_ONLY_SUFFIX}`;
   if (name.length <= MAX_IDENTIFIER_BYTES) return name;
   const keep = MAX_IDENTIFIER_BYTES - HASH_HEX - 1 - READ_ONLY_SUFFIX.length;
   return `${role.slice(0, keep).replace(/_+$/, '')}_${hash(role)}${READ_ONLY_SUFFIX}`;
+}
+
+/**
+ * A NOLOGIN role per schema the reader reads, which the reader is a member
+ * of: `<reader>_s<8 hex of reader and schema>`. It exists because provider-sql
+ * v0.16.0 tells DefaultPrivileges apart by grantee and object type only
+ * (crossplane-contrib/provider-sql#458): a grantee can have one per object
+ * type, so each schema needs a grantee of its own.
+ */
+export function readOnlySchemaRoleName(reader: string, schema: string): string {
+  const tail = `_s${hash(reader, schema).slice(0, 8)}`;
+  return `${reader.slice(0, MAX_IDENTIFIER_BYTES - tail.length).replace(/_+$/, '')}${tail}`;
+}
+
+/** Is this the shape of a name only read-only roles have (adoption must not take it)? */
+export function isReadOnlyRoleShape(name: string): boolean {
+  return name.endsWith(READ_ONLY_SUFFIX) || SCHEMA_ROLE_SUFFIX.test(name);
 }
 
 /** Is this a name we could have produced (used to trust observed external names)? */
@@ -75,8 +95,11 @@ export function isIdentifier(value: unknown): value is string {
 export function childName(xrName: string, suffix: string): string {
   const name = `${xrName}-${suffix}`;
   if (name.length <= 63) return name;
-  const keep = 63 - suffix.length - HASH_HEX - 2;
-  return `${xrName.slice(0, keep).replace(/[-.]+$/, '')}-${hash(xrName)}-${suffix}`;
+  // A suffix this long (a long schema name) would leave no room for the XR's name: shorten it too.
+  const maxSuffix = 63 - HASH_HEX - 3;
+  const tail = suffix.length <= maxSuffix ? suffix : `${suffix.slice(0, maxSuffix - HASH_HEX - 1).replace(/[-.]+$/, '')}-${hash(suffix)}`;
+  const keep = 63 - tail.length - HASH_HEX - 2;
+  return `${xrName.slice(0, keep).replace(/[-.]+$/, '')}-${hash(xrName)}-${tail}`;
 }
 
 /**

@@ -68,10 +68,12 @@ export interface Plan {
     roleConnectionSecretNamespace: string;
     usage(of: string): string;
     readerGrant: string;
+    readerSchemaRole(schema: string): string;
+    readerMembership(schema: string): string;
     readerSchemaGrant(schema: string): string;
-    readerDefaultPrivileges(objectType: 'table' | 'sequence'): string;
+    readerDefaultPrivileges(schema: string, objectType: 'table' | 'sequence'): string;
   };
-  /** Schemas the reader may reach (USAGE): public and every listed one. */
+  /** Schemas the reader reads: public and every listed one. */
   readerSchemas: string[];
   policies: {
     database: DeletionPolicy;
@@ -164,8 +166,11 @@ export function makePlan(
       roleConnectionSecretNamespace: flavour.mrNamespace ?? input.sql.connectionSecretNamespace,
       usage: (of) => childName(xrName, `protect-${of}`),
       readerGrant: childName(xrName, 'readonly-grant-database'),
+      readerSchemaRole: (schema) => childName(xrName, `readonly-role-${objectSuffix(schema)}`),
+      readerMembership: (schema) => childName(xrName, `readonly-member-${objectSuffix(schema)}`),
       readerSchemaGrant: (schema) => childName(xrName, `readonly-usage-${objectSuffix(schema)}`),
-      readerDefaultPrivileges: (objectType) => childName(xrName, `readonly-default-${objectType === 'table' ? 'tables' : 'sequences'}`),
+      readerDefaultPrivileges: (schema, objectType) =>
+        childName(xrName, `readonly-${objectType === 'table' ? 'tables' : 'sequences'}-${objectSuffix(schema)}`),
     },
     readerSchemas: ['public', ...spec.schemas],
     policies: {

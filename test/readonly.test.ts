@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { compose } from '../function/compose.js';
-import { MAX_IDENTIFIER_BYTES, readOnlyRoleName, tenantIdentifier } from '../function/naming.js';
+import { isReadOnlyRoleShape, MAX_IDENTIFIER_BYTES, readOnlyRoleName, readOnlySchemaRoleName, tenantIdentifier } from '../function/naming.js';
 import { requestFor } from './support/cases.js';
 import { Cluster, secretValue } from './support/cluster.js';
 import { CrdValidator } from './support/crds.js';
@@ -48,21 +48,30 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
     });
     expect(reader.spec.forProvider.passwordSecretRef, 'provider-sql generates the password').toBeUndefined();
     expect(resource(rsp, 'readonly-grant-database')!.spec.forProvider).toEqual({ role: `${tenantRole}_ro`, database: db, privileges: ['CONNECT'] });
+    const ORPHAN = flavour === 'claim' ? 'Orphan' : ['Observe', 'Create', 'Update', 'LateInitialize'];
+    const deletion = (o: Obj) => o.spec.deletionPolicy ?? o.spec.managementPolicies;
+    const schemaRoles = new Set<string>();
     for (const schema of ['public', 'reporting']) {
-      const grant = resource(rsp, `readonly-grant-schema-${schema}`)!;
-      expect(grant.spec.forProvider).toEqual({ role: `${tenantRole}_ro`, database: db, schema, privileges: ['USAGE'] });
-      expect(grant.spec.deletionPolicy ?? grant.spec.managementPolicies, 'inside the database: kept with it, gone with it').toEqual(
-        flavour === 'claim' ? 'Orphan' : ['Observe', 'Create', 'Update', 'LateInitialize'],
-      );
+      // One NOLOGIN role per schema holds the reader's access there: provider-sql v0.16.0 tells DefaultPrivileges
+      // apart by grantee and object type only (crossplane-contrib/provider-sql#458), so each schema needs its own grantee.
+      const schemaRole = resource(rsp, `readonly-schema-role-${schema}`)!;
+      const name = external(schemaRole);
+      schemaRoles.add(name);
+      expect(name).toMatch(new RegExp(`^${tenantRole}_ro_s[0-9a-f]{8}$`));
+      expect(schemaRole.spec.forProvider.privileges).toEqual({ login: false, inherit: true, superUser: false, createDb: false, createRole: false, replication: false, bypassRls: false });
+      expect(schemaRole.spec.writeConnectionSecretToRef, 'nobody logs in as it').toBeUndefined();
+      expect(resource(rsp, `readonly-member-${schema}`)!.spec.forProvider).toEqual({ role: `${tenantRole}_ro`, memberOf: name });
+      const usage = resource(rsp, `readonly-grant-schema-${schema}`)!;
+      expect(usage.spec.forProvider).toEqual({ role: name, database: db, schema, privileges: ['USAGE'] });
+      expect(deletion(usage), 'inside the database: kept with it, gone with it').toEqual(ORPHAN);
+      for (const [key, objectType] of [['tables', 'table'], ['sequences', 'sequence']]) {
+        const dp = resource(rsp, `readonly-default-${key}-${schema}`)!;
+        expect(dp.kind).toBe('DefaultPrivileges');
+        expect(dp.spec.forProvider).toEqual({ role: name, targetRole: tenantRole, database: db, schema, objectType, privileges: ['SELECT'] });
+        expect(deletion(dp)).toEqual(ORPHAN);
+      }
     }
-    // One per object type for the whole database: provider-sql v0.16.0 tells DefaultPrivileges apart by grantee
-    // and object type only (crossplane-contrib/provider-sql#458), so one per schema would not be applied.
-    expect(keys(rsp).filter((k) => k.startsWith('readonly-default-')).sort()).toEqual(['readonly-default-sequences', 'readonly-default-tables']);
-    for (const [key, objectType] of [['tables', 'table'], ['sequences', 'sequence']]) {
-      const dp = resource(rsp, `readonly-default-${key}`)!;
-      expect(dp.kind).toBe('DefaultPrivileges');
-      expect(dp.spec.forProvider).toEqual({ role: `${tenantRole}_ro`, targetRole: tenantRole, database: db, objectType, privileges: ['SELECT'] });
-    }
+    expect(schemaRoles.size, 'a grantee per schema').toBe(2);
     expect(resource(rsp, 'usage-readonly-role')!.spec.of).toMatchObject({ kind: 'Role', resourceRef: { name: reader.metadata.name } });
     for (const r of Object.values(rsp.desired!.resources)) expect(crds!.errors(r.resource!)).toEqual([]);
   });
@@ -89,7 +98,7 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
   it('withholds the tenant\'s first Secret until the reader\'s default privileges are ready, and never once it exists (reason: a table created before them would stay unreadable)', () => {
     const c = cluster(flavour, { readOnlyRole: true });
     c.reconcile();
-    c.observed['readonly-default-tables']!.status.conditions = [{ type: 'Ready', status: 'False', reason: 'Creating' }];
+    c.observed['readonly-default-tables-public']!.status.conditions = [{ type: 'Ready', status: 'False', reason: 'Creating' }];
     const waiting = compose(c.request());
     expect(resource(waiting, 'secret')).toBeUndefined();
     expect(resource(waiting, 'aws-secret-string')).toBeUndefined();
@@ -99,7 +108,7 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
     const ready = cluster(flavour, { readOnlyRole: true });
     ready.reconcile();
     ready.reconcile();
-    ready.observed['readonly-default-tables']!.status.conditions = [{ type: 'Ready', status: 'False', reason: 'ReconcileError' }];
+    ready.observed['readonly-default-tables-public']!.status.conditions = [{ type: 'Ready', status: 'False', reason: 'ReconcileError' }];
     expect(resource(compose(ready.request()), 'secret'), 'an existing Secret is never withheld').toBeDefined();
     delete ready.observed.secret;
     expect(resource(compose(ready.request()), 'aws-secret-version'), 'nor an existing AWS copy').toBeDefined();
@@ -113,7 +122,9 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
 
     c.xr.spec.readOnlyRole = false;
     const off = c.reconcile().response;
-    expect(readerKeys(off).sort()).toEqual(['readonly-role', 'usage-readonly-role']);
+    // The schema roles stay too: they hold privileges in the database, so they could not be dropped before it.
+    expect(readerKeys(off).sort()).toEqual(['readonly-role', 'readonly-schema-role-public', 'readonly-schema-role-reporting', 'usage-readonly-role']);
+    expect(resource(off, 'readonly-schema-role-reporting')).toEqual(resource(on, 'readonly-schema-role-reporting'));
     const retired = resource(off, 'readonly-role')!;
     expect(retired.spec.forProvider.privileges.login).toBe(false);
     expect(external(retired)).toBe(external(resource(on, 'readonly-role')));
@@ -155,15 +166,39 @@ describe('read-only role names', () => {
     expect(readOnlyRoleName(long)).not.toBe(readOnlyRoleName(`${'r'.repeat(62)}s`));
   });
 
-  it('adopting a role whose name ends in _ro is refused (reason: that suffix belongs to read-only roles)', () => {
-    const req = requestFor({
-      flavour: 'claim',
-      xr: XR.claim,
-      patch: { metadata: { annotations: { 'tenantdb.platform.io/role-name': 'legacy_ro' } } },
-      input: { adoption: { enabled: true } },
-    });
+  it('schema roles are distinct per schema and per reader, within 63 bytes, and of a shape no tenant role or reader has (reason: role names are global to the server)', () => {
+    const seen = new Set<string>();
+    for (const reader of ['a_ro', readOnlyRoleName('r'.repeat(63)), readOnlyRoleName(tenantIdentifier('{namespace}_{name}', 'team-a', 'orders'))]) {
+      for (const schema of ['public', 'reporting', 's'.repeat(63), '_x']) {
+        const name = readOnlySchemaRoleName(reader, schema);
+        expect(Buffer.byteLength(name)).toBeLessThanOrEqual(MAX_IDENTIFIER_BYTES);
+        expect(name).toMatch(/^[a-z_][a-z0-9_]*_s[0-9a-f]{8}$/);
+        expect(isReadOnlyRoleShape(name)).toBe(true);
+        expect(seen.has(name)).toBe(false);
+        seen.add(name);
+      }
+    }
+    expect(isReadOnlyRoleShape(tenantIdentifier('{namespace}_{name}', 'team-a', 'orders')), 'a tenant role').toBe(false);
+  });
+
+  it('a 63-character schema name still gives valid object names for every reader object (reason: Kubernetes names are shorter than the suffixes)', () => {
+    const rsp = compose(requestFor({ flavour: 'namespaced', xr: XR.namespaced, patch: { spec: { readOnlyRole: true, schemas: ['s'.repeat(63)] } } }));
+    expect(rsp.results).toEqual([]);
+    const names = Object.values(rsp.desired!.resources).map((r) => (r.resource as Obj).metadata.name as string);
+    for (const name of names) expect(name.length, name).toBeLessThanOrEqual(63);
+    expect(new Set(names).size).toBe(names.length);
+    for (const r of Object.values(rsp.desired!.resources)) expect(crds!.errors(r.resource!)).toEqual([]);
+  });
+
+  it('adopting a role named like a read-only role is refused (reason: those shapes belong to readers and their schema roles)', () => {
+    const req0 = { flavour: 'claim' as const, xr: XR.claim, input: { adoption: { enabled: true } } };
+    const req = requestFor({ ...req0, patch: { metadata: { annotations: { 'tenantdb.platform.io/role-name': 'legacy_ro' } } } });
     const rsp = compose(req);
-    expect(rsp.conditions[0]).toMatchObject({ reason: 'NotAllowed', message: expect.stringContaining('"legacy_ro" ends in _ro') });
+    expect(rsp.conditions[0]).toMatchObject({ reason: 'NotAllowed', message: expect.stringContaining('"legacy_ro" ends like the names of read-only roles') });
+    const schemaShaped = compose(
+      requestFor({ ...req0, patch: { metadata: { annotations: { 'tenantdb.platform.io/role-name': 'legacy_s0123abcd' } } } }),
+    );
+    expect(schemaShaped.conditions[0]).toMatchObject({ reason: 'NotAllowed' });
   });
 
   it('a claim name too long for <name>-readonly-secretsmanager is refused only when the reader is asked for (reason: existing long names keep working)', () => {

@@ -1,31 +1,33 @@
 /**
  * What makes the read-only role read everything the tenant creates: default
- * privileges, one per object type, for the whole database
- * (ALTER DEFAULT PRIVILEGES FOR ROLE <tenant> GRANT SELECT ON TABLES /
- * SEQUENCES TO <reader>). USAGE on a schema (grant.ts) decides which schemas
- * the reader can reach: public and the listed ones.
+ * privileges (ALTER DEFAULT PRIVILEGES FOR ROLE <tenant> IN SCHEMA <s> GRANT
+ * SELECT ON TABLES / SEQUENCES TO <grantee>), per schema and object type.
  *
- * Not one per schema, though PostgreSQL would allow it: provider-sql v0.16.0
- * observes a DefaultPrivileges by grantee and object type only
- * (crossplane-contrib/provider-sql#458), so a second one for the same reader
- * is reported Ready without ever being applied (proven in PostgreSQL by
- * test/sql/). provider-sql's Grant names tables one by one, so grants cannot
- * cover tables created later; default privileges do, for every table and
- * sequence the tenant role creates from then on. Tables that existed before
- * need one GRANT ... ON ALL TABLES IN SCHEMA (README). SELECT on a sequence
- * reads its value; USAGE would allow nextval(), which writes.
+ * The grantee is the reader's role for that schema (role.ts), not the reader:
+ * provider-sql v0.16.0 observes a DefaultPrivileges by grantee and object type
+ * only (crossplane-contrib/provider-sql#458), so a second one for the same
+ * grantee would be reported Ready without ever being applied; and its CRD
+ * requires a schema, so one for the whole database cannot be written (both
+ * proven: test/sql/ and the API server in test/e2e/).
+ *
+ * provider-sql's Grant names tables one by one, so grants cannot cover tables
+ * created later; default privileges do, for every table and sequence the
+ * tenant role creates from then on. Tables that existed before need one GRANT
+ * ... ON ALL TABLES IN SCHEMA (README). SELECT on a sequence reads its value;
+ * USAGE would allow nextval(), which writes.
  */
 import type { Plan } from '../plan.js';
 import { sqlManaged, type KubeObject } from './managed.js';
 
-export function readerDefaultPrivileges(plan: Plan, reader: string, objectType: 'table' | 'sequence'): KubeObject {
+export function readerDefaultPrivileges(plan: Plan, grantee: string, schema: string, objectType: 'table' | 'sequence'): KubeObject {
   return sqlManaged(plan, {
     kind: 'DefaultPrivileges',
-    name: plan.objects.readerDefaultPrivileges(objectType),
+    name: plan.objects.readerDefaultPrivileges(schema, objectType),
     forProvider: {
-      role: reader,
+      role: grantee,
       targetRole: plan.role,
       database: plan.database,
+      schema,
       objectType,
       privileges: ['SELECT'],
     },

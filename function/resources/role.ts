@@ -40,3 +40,29 @@ export function role(plan: Plan, login: Login): KubeObject {
     extraSpec: { writeConnectionSecretToRef: ref },
   });
 }
+
+/**
+ * The reader's role for one schema: it cannot log in and holds only USAGE on
+ * the schema and the default privileges there (defaultprivileges.ts says why
+ * it exists). It follows the role deletion policy; it is dropped with the
+ * database's objects gone, or kept.
+ */
+export function readerSchemaRole(plan: Plan, schema: string, name: string): KubeObject {
+  return sqlManaged(plan, {
+    kind: 'Role',
+    name: plan.objects.readerSchemaRole(schema),
+    externalName: name,
+    forProvider: {
+      privileges: {
+        login: false,
+        inherit: true,
+        superUser: false,
+        createDb: false,
+        createRole: false,
+        replication: false,
+        bypassRls: false,
+      },
+    },
+    policy: plan.policies.role,
+  });
+}

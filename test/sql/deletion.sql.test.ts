@@ -67,11 +67,14 @@ describe.skipIf(!available)('deleting a claim in PostgreSQL 15', () => {
 
     it('with roleDeletionPolicy Delete and dbDeletionPolicy Orphan, PostgreSQL refuses to drop the roles: the tenant role owns the kept database', () => {
       const { tenant, owner, reader } = provisioned(flavour, `${prefix}-roleonly`, { roleDeletionPolicy: 'Delete', readOnlyRole: true });
+      const schemaRoles = Object.keys(tenant.composed).filter((k) => k.startsWith('readonly-schema-role-'));
+      expect(schemaRoles.length, 'a schema role for public, and one per listed schema').toBe(1 + tenant.ofKind('Schema').length);
       const stuck = tenant.deleteClaim();
       // The Role MRs stay (Terminating, ReconcileError) with PostgreSQL's reason; the database and data stay.
-      expect(Object.keys(stuck).sort()).toEqual(['readonly-role', 'role']);
+      expect(Object.keys(stuck).sort()).toEqual(['readonly-role', ...schemaRoles, 'role'].sort());
       expect(stuck.role).toMatch(new RegExp(`role "${owner.user}" cannot be dropped because some objects depend on it\\n.*owner of database ${owner.database}`));
       expect(stuck['readonly-role']).toMatch(new RegExp(`role "${reader}" cannot be dropped because some objects depend on it\\n.*privileges for database ${owner.database}`));
+      for (const key of schemaRoles) expect(stuck[key]).toMatch(/cannot be dropped because some objects depend on it/);
       expect(server.must(owner, 'SELECT v FROM public.kept')).toEqual([['data']]);
     });
   });

@@ -95,7 +95,7 @@ interface Handler {
 const MODELLED: Record<string, string[]> = {
   Role: ['privileges', 'connectionLimit'],
   Database: ['owner', 'encoding', 'lcCollate', 'lcCType', 'template', 'connectionLimit'],
-  Grant: ['role', 'database', 'schema', 'privileges', 'revokePublicOnDb'],
+  Grant: ['role', 'database', 'schema', 'privileges', 'revokePublicOnDb', 'memberOf'],
   Schema: ['database', 'role', 'revokePublicOnSchema', 'dropBehavior'],
   Extension: ['extension', 'database', 'version'],
   DefaultPrivileges: ['role', 'targetRole', 'database', 'schema', 'objectType', 'privileges'],
@@ -282,41 +282,60 @@ export class ProviderSql {
 
   /**
    * Grant: pkg/controller/cluster/postgresql/grant/reconciler.go (commit 029466a),
-   * createDatabaseGrantQueries, createSchemaGrantQueries, selectDatabaseGrantQuery,
-   * selectSchemaGrantQuery, deleteGrantQuery; the grant type from the fields set
-   * (apis .../grant_types.go IdentifyGrantType: {database} or {database, schema}),
+   * createDatabaseGrantQueries, createSchemaGrantQueries, createMemberGrantQueries,
+   * selectDatabaseGrantQuery, selectSchemaGrantQuery, selectMemberGrantQuery,
+   * deleteGrantQuery; the grant type from the fields set (resolveGrantType:
+   * memberOf first, and then neither database nor privileges may be set;
+   * apis .../grant_types.go IdentifyGrantType: {database} or {database, schema}),
    * the privileges Observe expects from grantReplacements. Connects to
-   * forProvider.database and reads the server version while connecting, so a
-   * missing database fails Connect (modelled as part of Observe: Connect
-   * always precedes it). A Grant that exists is always up to date:
-   * provider-sql never issues it again while Observe finds it.
+   * forProvider.database (the default database when there is none, as for a
+   * membership) and reads the server version while connecting, so a missing
+   * database fails Connect (modelled as part of Observe: Connect always
+   * precedes it). A Grant that exists is always up to date: provider-sql never
+   * issues it again while Observe finds it.
    */
   private grant(): Handler {
     const REPLACEMENTS: Record<string, Record<string, string[]>> = {
       database: { ALL: ['CREATE', 'TEMPORARY', 'CONNECT'], 'ALL PRIVILEGES': ['CREATE', 'TEMPORARY', 'CONNECT'], TEMP: ['TEMPORARY'] },
       schema: { ALL: ['CREATE', 'USAGE'], 'ALL PRIVILEGES': ['CREATE', 'USAGE'] },
     };
-    const type = (mr: Obj): 'database' | 'schema' => {
+    const type = (mr: Obj): 'database' | 'schema' | 'member' => {
       const p = mr.spec.forProvider;
+      if (p.memberOf !== undefined) {
+        if (p.database !== undefined || p.privileges !== undefined) throw new SqlError('cannot set privileges or database in the same grant as memberOf');
+        return 'member';
+      }
       if (p.database === undefined) throw new Error('provider-sql translation: a Grant without database is not modelled');
       return p.schema === undefined ? 'database' : 'schema';
     };
     const privileges = (mr: Obj) => (mr.spec.forProvider.privileges as string[]).join(',');
-    const expanded = (mr: Obj) => (mr.spec.forProvider.privileges as string[]).flatMap((p) => REPLACEMENTS[type(mr)]![p] ?? [p]);
+    const expanded = (mr: Obj, t: 'database' | 'schema') => (mr.spec.forProvider.privileges as string[]).flatMap((p) => REPLACEMENTS[t]![p] ?? [p]);
     const array = (items: string[]) => `ARRAY[${items.map(quoteLiteral).join(',')}]::text[]`;
     const aclMatches = (catalog: string, column: string, nameColumn: string, name: string, role: string, privs: string[]) =>
       `SELECT EXISTS(SELECT 1 FROM ${catalog}, aclexplode(${column}) as acl INNER JOIN pg_roles s ON acl.grantee = s.oid ` +
       `WHERE ${nameColumn}=${quoteLiteral(name)} AND s.rolname=${quoteLiteral(role)} AND acl.is_grantable=false ` +
       `GROUP BY ${nameColumn}, s.rolname, acl.is_grantable ` +
       `HAVING array_agg(acl.privilege_type ORDER BY privilege_type ASC) = (SELECT array(SELECT unnest(${array(privs)}) as perms ORDER BY perms ASC)))`;
+    // selectMemberGrantQuery without withInherit; admin_option false (no withOption).
+    const memberExists = (role: string, memberOf: string) =>
+      'SELECT EXISTS(SELECT 1 FROM pg_auth_members m INNER JOIN pg_roles mo ON m.roleid = mo.oid ' +
+      `INNER JOIN pg_roles r ON m.member = r.oid WHERE r.rolname=${quoteLiteral(role)} AND mo.rolname=${quoteLiteral(memberOf)} AND m.admin_option = false)`;
+    const on = (mr: Obj) => {
+      const p = mr.spec.forProvider;
+      return type(mr) === 'database' ? `DATABASE ${quoteIdentifier(p.database)}` : `SCHEMA ${quoteIdentifier(p.schema)}`;
+    };
     return {
       observe: (mr) => {
         const p = mr.spec.forProvider;
         if (p.role === undefined) throw new SqlError('role not passed or could not be resolved');
         const db = p.database ?? this.db.defaultDatabase;
-        const query = type(mr) === 'database'
-          ? aclMatches('pg_database db', 'db.datacl', 'db.datname', p.database, p.role, expanded(mr))
-          : aclMatches('pg_namespace n', 'n.nspacl', 'n.nspname', p.schema, p.role, expanded(mr));
+        const t = type(mr);
+        const query =
+          t === 'member'
+            ? memberExists(p.role, p.memberOf)
+            : t === 'database'
+              ? aclMatches('pg_database db', 'db.datacl', 'db.datname', p.database, p.role, expanded(mr, t))
+              : aclMatches('pg_namespace n', 'n.nspacl', 'n.nspname', p.schema, p.role, expanded(mr, t));
         // Connect's GetServerVersion and Observe's query, on one connection: both fail when the database is gone.
         const rows = this.db.query(db, `SHOW server_version_num; ${query}`);
         const exists = rows[rows.length - 1]?.[0] === 't';
@@ -325,18 +344,26 @@ export class ProviderSql {
       create: (mr) => {
         const p = mr.spec.forProvider;
         const role = quoteIdentifier(p.role);
-        const on = type(mr) === 'database' ? `DATABASE ${quoteIdentifier(p.database)}` : `SCHEMA ${quoteIdentifier(p.schema)}`;
+        if (type(mr) === 'member') {
+          // membershipWithClauses(nil, nil) is "", which leaves a trailing space in the GRANT.
+          const memberOf = quoteIdentifier(p.memberOf);
+          this.execTx(this.db.defaultDatabase, [`REVOKE ${memberOf} FROM ${role}`, `GRANT ${memberOf} TO ${role} `]);
+          return;
+        }
         // withOption(nil) is "", which leaves a trailing space in the GRANT.
-        const statements = [`REVOKE ${privileges(mr)} ON ${on} FROM ${role}`, `GRANT ${privileges(mr)} ON ${on} TO ${role} `];
+        const statements = [`REVOKE ${privileges(mr)} ON ${on(mr)} FROM ${role}`, `GRANT ${privileges(mr)} ON ${on(mr)} TO ${role} `];
         if (type(mr) === 'database' && p.revokePublicOnDb === true) statements.push(`REVOKE ALL ON DATABASE ${quoteIdentifier(p.database)} FROM PUBLIC`);
         this.execTx(p.database ?? this.db.defaultDatabase, statements);
       },
       update: () => undefined,
       delete: (mr) => {
         const p = mr.spec.forProvider;
-        const on = type(mr) === 'database' ? `DATABASE ${quoteIdentifier(p.database)}` : `SCHEMA ${quoteIdentifier(p.schema)}`;
+        if (type(mr) === 'member') {
+          this.exec(this.db.defaultDatabase, `REVOKE ${quoteIdentifier(p.memberOf)} FROM ${quoteIdentifier(p.role)}`);
+          return;
+        }
         // Only the privileges: REVOKE ALL ... FROM PUBLIC (revokePublicOnDb) is never undone.
-        this.exec(p.database ?? this.db.defaultDatabase, `REVOKE ${privileges(mr)} ON ${on} FROM ${quoteIdentifier(p.role)}`);
+        this.exec(p.database ?? this.db.defaultDatabase, `REVOKE ${privileges(mr)} ON ${on(mr)} FROM ${quoteIdentifier(p.role)}`);
       },
     };
   }
