@@ -123,7 +123,7 @@ const anything = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(n
 /** Mostly a plausible value, sometimes anything at all: enough valid requests to check renders too. */
 const mostly = <T>(valid: fc.Arbitrary<T>) => fc.oneof({ weight: 12, arbitrary: valid }, { weight: 1, arbitrary: anything });
 const policy = mostly(fc.constantFrom('Orphan', 'Delete'));
-const sqlName = fc.stringMatching(/^[a-z_][a-z0-9_]{0,12}$/);
+const sqlName = fc.stringMatching(/^[a-z_][a-z0-9_]{0,62}$/);
 const specArb = fc.record(
   {
     deletionProtection: mostly(fc.boolean()),
