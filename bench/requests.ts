@@ -65,22 +65,30 @@ export function withLists(extensions: number, schemas: number): RunFunctionReque
 
 export type Flavour = 'claim' | 'namespaced';
 
-const EXAMPLES: Record<Flavour, { xr: string; composition: string; observed: string }> = {
-  claim: { xr: CLAIM, composition: COMPOSITION, observed: OBSERVED },
-  namespaced: { xr: 'examples/namespaced/tenantdatabase.yaml', composition: 'compositions/namespaced.yaml', observed: 'examples/namespaced/observed.yaml' },
+const EXAMPLES: Record<Flavour, { xr: string; composition: string; observed: string; connectionSecrets: string }> = {
+  claim: { xr: CLAIM, composition: COMPOSITION, observed: OBSERVED, connectionSecrets: CONNECTION_SECRETS },
+  namespaced: {
+    xr: 'examples/namespaced/tenantdatabase.yaml',
+    composition: 'compositions/namespaced.yaml',
+    observed: 'examples/namespaced/observed.yaml',
+    connectionSecrets: 'examples/namespaced/required.yaml',
+  },
 };
 
-/** A flavour's example, first reconcile (nothing observed) or second (its observed.yaml). */
+/**
+ * A flavour's example, first reconcile (nothing observed) or second (its observed.yaml, the Role
+ * carrying its connection secret's data as connection details, as Crossplane v2.2.4 passes them).
+ */
 export function example(flavour: Flavour, observed: boolean): RunFunctionRequest {
   const e = EXAMPLES[flavour];
   const xr = xrFor(loadYaml(at(e.xr))[0]!, flavour);
   const input = compositionInput(loadYaml(at(e.composition))[0]!);
-  return buildRequest(xr, input, observed ? observedResources(loadYaml(at(e.observed))) : {});
+  return buildRequest(xr, input, observed ? observedResources(loadYaml(at(e.observed)), loadYaml(at(e.connectionSecrets))) : {});
 }
 
-/** Every object of a flavour's observed.yaml: what the cluster holds at the second reconcile (the Role's connection secret included). */
+/** What the cluster holds at the second reconcile: the composed objects and the Role's connection secret. */
 export function exampleCluster(flavour: Flavour): Obj[] {
-  return loadYaml(at(EXAMPLES[flavour].observed));
+  return [...loadYaml(at(EXAMPLES[flavour].observed)), ...loadYaml(at(EXAMPLES[flavour].connectionSecrets))];
 }
 
 /** The same request with the observed Role's connection details taken away (connection-detail propagation missing). */

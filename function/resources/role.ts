@@ -14,18 +14,15 @@
 import type { Login, Plan } from '../plan.js';
 import { sqlManaged, type KubeObject } from './managed.js';
 
+/** LOGIN as given, and every elevated attribute false, spelt out. */
+function privileges(login: boolean): Record<string, boolean> {
+  return { login, inherit: true, superUser: false, createDb: false, createRole: false, replication: false, bypassRls: false };
+}
+
 export function role(plan: Plan, login: Login): KubeObject {
   const { spec, objects, tenant } = plan;
   const forProvider: Record<string, unknown> = {
-    privileges: {
-      login: login.canLogin,
-      inherit: true,
-      superUser: false,
-      createDb: false,
-      createRole: false,
-      replication: false,
-      bypassRls: false,
-    },
+    privileges: privileges(login.canLogin),
   };
   // The tenant's limit is for the tenant's connections; readers (BI tools) are not counted against it.
   if (login.key === '') forProvider.connectionLimit = spec.connectionLimit;
@@ -52,17 +49,7 @@ export function readerSchemaRole(plan: Plan, schema: string, name: string): Kube
     kind: 'Role',
     name: plan.objects.readerSchemaRole(schema),
     externalName: name,
-    forProvider: {
-      privileges: {
-        login: false,
-        inherit: true,
-        superUser: false,
-        createDb: false,
-        createRole: false,
-        replication: false,
-        bypassRls: false,
-      },
-    },
+    forProvider: { privileges: privileges(false) },
     policy: plan.policies.role,
   });
 }

@@ -16,9 +16,9 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../support/ports.js';
 
 /** Where Debian's postgresql-15 package installs the server binaries. */
 export const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -64,19 +64,6 @@ export interface SqlResult {
 
 /** psql prints fields separated by this (unit separator), rows by newlines. */
 const FIELD = '\x1f';
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 /** PostgreSQL will not run as root: then run its tools as the `postgres` system user. */
 function asServerUser(): { wrap: (cmd: string[]) => string[]; uid?: number; gid?: number } {
