@@ -1,37 +1,15 @@
 /**
- * Crossplane's requirements loop, to count how many times one reconcile calls
- * the function. Crossplane v2.2.4 (internal/xfn/required_resources.go,
- * FetchingFunctionRunner) calls the function, and while the answer is not
- * Fatal and its `requirements` differ from the previous answer's (none before
- * the first call), fetches what they select, puts it in the request
- * (`required_resources`, or `extra_resources` for the deprecated field) with
- * the answer's context, and calls again, at most 1 + 5 times. So an answer
- * that asks for anything costs a second call even when the second answer asks
- * for the same thing: the recorded requests in
- * ../shared/fixtures/crossplane-v2.2.4/ show exactly that pair per reconcile.
- *
- * The comparison is Go's proto.Equal: an absent `requirements` differs from a
- * present but empty one, so a function that answers `requirements: {}` is
- * called twice too. Maps compare by content, not by order.
- *
- * Only the fetching is simulated (from a list of objects standing for the
- * cluster); every call goes to a real server over gRPC, encoded with the
- * SDK's codec as Crossplane's protobuf would be.
+ * Crossplane's requirements loop (scripts/requirements-loop.ts) against a
+ * server over gRPC, to count how many times one reconcile calls the function:
+ * every call goes to a real server, encoded with the SDK's codec as
+ * Crossplane's protobuf would be, and required resources are fetched from a
+ * list of objects standing for the cluster, as Crossplane's
+ * ExistingRequiredResourcesFetcher would.
  */
-import {
-  RunFunctionRequest,
-  RunFunctionResponse,
-  ResourceSelector,
-  SchemaSelector,
-  Severity,
-  type Requirements,
-  type Resources,
-} from '@crossplane-org/function-sdk-typescript';
+import { RunFunctionRequest, RunFunctionResponse, Severity, type Requirements, type ResourceSelector } from '@crossplane-org/function-sdk-typescript';
+import { runWithRequirements } from '../scripts/requirements-loop.js';
 
 export type KubeObject = Record<string, any>;
-
-/** Crossplane's MaxRequirementsIterations: the function is called at most this many times plus one. */
-export const MAX_REQUIREMENTS_ITERATIONS = 5;
 
 /** Sends one encoded RunFunctionRequest and resolves with the encoded answer. */
 export type Caller = (request: Buffer) => Promise<Buffer>;
@@ -56,52 +34,23 @@ export interface LoopResult {
   requests: RunFunctionRequest[];
 }
 
-function sortedJson(value: unknown): string {
-  const norm = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(norm);
-    if (v && typeof v === 'object') {
-      return Object.fromEntries(
-        Object.keys(v)
-          .sort()
-          .map((k) => [k, norm((v as Record<string, unknown>)[k])]),
-      );
-    }
-    return v;
-  };
-  return JSON.stringify(norm(value));
-}
-
-/** proto.Equal for two Requirements as decoded by the SDK (undefined: the field was absent). */
-export function sameRequirements(a: Requirements | undefined, b: Requirements | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  const canonical = (r: Requirements) =>
-    sortedJson({
-      extraResources: Object.fromEntries(Object.entries(r.extraResources ?? {}).map(([k, s]) => [k, ResourceSelector.toJSON(s)])),
-      resources: Object.fromEntries(Object.entries(r.resources ?? {}).map(([k, s]) => [k, ResourceSelector.toJSON(s)])),
-      schemas: Object.fromEntries(Object.entries(r.schemas ?? {}).map(([k, s]) => [k, SchemaSelector.toJSON(s)])),
-    });
-  return canonical(a) === canonical(b);
-}
-
 /**
  * What Crossplane's ExistingRequiredResourcesFetcher returns: by name, the one
  * object with that apiVersion, kind, namespace and name (no items when there
  * is none); by labels, every match in the namespace (or all namespaces),
  * sorted by namespace/name.
  */
-export function fetch(cluster: KubeObject[], selector: ResourceSelector): Resources {
+export function fetch(cluster: KubeObject[], selector: ResourceSelector): KubeObject[] {
   const sameKind = cluster.filter((o) => o?.apiVersion === selector.apiVersion && o?.kind === selector.kind);
-  const toItem = (resource: KubeObject) => ({ resource, connectionDetails: {}, ready: 0 });
   if (selector.matchName !== undefined) {
     const found = sameKind.find((o) => o.metadata?.name === selector.matchName && (o.metadata?.namespace ?? '') === (selector.namespace ?? ''));
-    return { items: found ? [toItem(found)] : [] } as unknown as Resources;
+    return found ? [found] : [];
   }
   const labels = selector.matchLabels?.labels ?? {};
-  const matches = sameKind
+  return sameKind
     .filter((o) => !selector.namespace || o.metadata?.namespace === selector.namespace)
     .filter((o) => Object.entries(labels).every(([k, v]) => o.metadata?.labels?.[k] === v))
     .sort((x, y) => `${x.metadata?.namespace ?? ''}/${x.metadata?.name}`.localeCompare(`${y.metadata?.namespace ?? ''}/${y.metadata?.name}`));
-  return { items: matches.map(toItem) } as unknown as Resources;
 }
 
 function asked(r: Requirements | undefined): string[] {
@@ -115,39 +64,29 @@ function asked(r: Requirements | undefined): string[] {
 
 /** One reconcile's calls of one function, as Crossplane makes them. */
 export async function reconcile(call: Caller, first: RunFunctionRequest, cluster: KubeObject[]): Promise<LoopResult> {
-  const bootstrapResources = { ...(first.requiredResources ?? {}) };
-  const bootstrapSchemas = { ...(first.requiredSchemas ?? {}) };
   const calls: LoopCall[] = [];
   const requests: RunFunctionRequest[] = [];
-  let previous: Requirements | undefined;
-  let req = first;
-  for (let i = 0; i <= MAX_REQUIREMENTS_ITERATIONS; i++) {
-    const bytes = Buffer.from(RunFunctionRequest.encode(req).finish());
-    requests.push(RunFunctionRequest.decode(bytes));
-    const answer = await call(bytes);
-    const rsp = RunFunctionResponse.decode(answer);
-    const fatal = rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL)?.message;
-    calls.push({
-      sent: Object.fromEntries(Object.entries(req.requiredResources ?? {}).map(([k, v]) => [k, v?.items?.length ?? 0])),
-      asked: asked(rsp.requirements),
-      requestBytes: bytes.length,
-      responseBytes: answer.length,
-      ...(fatal ? { fatal } : {}),
-    });
-    if (fatal) return { calls, stopped: 'fatal', response: rsp, requests };
-    if (sameRequirements(rsp.requirements, previous)) return { calls, stopped: 'stable', response: rsp, requests };
-    previous = rsp.requirements;
-    const wanted = rsp.requirements!;
-    req = {
-      ...req,
-      extraResources: Object.fromEntries(Object.entries(wanted.extraResources ?? {}).map(([k, s]) => [k, fetch(cluster, s)])),
-      requiredResources: { ...bootstrapResources, ...Object.fromEntries(Object.entries(wanted.resources ?? {}).map(([k, s]) => [k, fetch(cluster, s)])) },
-      // Schemas come from the API server's CRDs, which this simulation does not have: sent as not found.
-      requiredSchemas: { ...bootstrapSchemas, ...Object.fromEntries(Object.keys(wanted.schemas ?? {}).map((k) => [k, { openapiV3: undefined }])) },
-      context: rsp.context,
-    };
-  }
-  return { calls, stopped: 'limit', requests };
+  const result = await runWithRequirements(
+    async (req) => {
+      const bytes = Buffer.from(RunFunctionRequest.encode(req).finish());
+      requests.push(RunFunctionRequest.decode(bytes));
+      const answer = await call(bytes);
+      const rsp = RunFunctionResponse.decode(answer);
+      const fatal = rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL)?.message;
+      calls.push({
+        sent: Object.fromEntries(Object.entries(req.requiredResources ?? {}).map(([k, v]) => [k, v?.items?.length ?? 0])),
+        asked: asked(rsp.requirements),
+        requestBytes: bytes.length,
+        responseBytes: answer.length,
+        ...(fatal ? { fatal } : {}),
+      });
+      return rsp;
+    },
+    first,
+    (selector) => fetch(cluster, selector),
+  );
+  const response = result.stopped === 'limit' ? undefined : result.responses[result.responses.length - 1];
+  return { calls, stopped: result.stopped, response, requests };
 }
 
 /** "asked role-connection-secret; sent it (1 found), asked the same: stable" as a short trace. */

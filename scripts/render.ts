@@ -15,10 +15,10 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Ready, Severity, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { Severity, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { API_VERSION, CLAIM_KIND, XR_KIND_CLAIM_FLAVOUR } from '../function/flavour.js';
-import { sortKeys } from '../function/canonical.js';
 import { connect, startFunction } from './client.js';
+import { MAX_REQUIREMENTS_ITERATIONS, runWithRequirements } from './requirements-loop.js';
 import {
   buildRequest,
   claimToXr,
@@ -74,8 +74,6 @@ crossplane render reports it), an input file was refused, or rendering failed;
 2 usage error (unknown flag, no or several files, a bad --flavour, or flags that
 contradict each other or the file).`;
 
-/** crossplane render's cap on calls while a function's requirements change (xfn.MaxRequirementsIterations). */
-const MAX_REQUIREMENTS_ITERATIONS = 5;
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Paths are the user's: relative to where they ran `npm run render` (npm itself runs scripts from the package root). */
@@ -143,34 +141,20 @@ interface StepOutcome {
   unmet: string[];
 }
 
-/**
- * One pipeline step as Crossplane runs it (xfn.FetchingFunctionRunner): call
- * the function; while it returns requirements that differ from the last
- * call's (none at first), call it again with the resources they select.
- * Empty requirements differ from none: they cost a second call.
- */
+/** One pipeline step as Crossplane runs it (scripts/requirements-loop.ts), fed from the --required files. */
 async function runStep(call: (req: RunFunctionRequest) => Promise<RunFunctionResponse>, req: RunFunctionRequest, required: Obj[], step: string): Promise<StepOutcome> {
-  let previous: string | undefined;
-  let unmet: string[] = [];
-  for (let calls = 1; calls <= MAX_REQUIREMENTS_ITERATIONS + 1; calls++) {
-    const rsp = await call(req);
-    if (rsp.results.some((r) => r.severity === Severity.SEVERITY_FATAL)) return { rsp, calls, unmet };
-    const current = rsp.requirements === undefined ? undefined : JSON.stringify(sortKeys(rsp.requirements));
-    if (current === previous) return { rsp, calls, unmet };
-    previous = current;
-    req.requiredResources = {};
-    unmet = [];
-    for (const [name, selector] of Object.entries(rsp.requirements?.resources ?? {})) {
-      const items = requiredFor(selector, required);
-      req.requiredResources[name] = { items: items.map((resource) => ({ resource, connectionDetails: {}, ready: Ready.READY_UNSPECIFIED })) };
-      if (!items.length) unmet.push(`${name} (${selected(selector)})`);
-    }
-    req.context = rsp.context;
+  const { responses, stopped } = await runWithRequirements(call, req, (selector) => requiredFor(selector, required));
+  if (stopped === 'limit') {
+    throw new Error(
+      `cannot render composite resource: cannot run pipeline step "${step}": ` +
+        `requirements didn't stabilize after the maximum number of iterations (${MAX_REQUIREMENTS_ITERATIONS})`,
+    );
   }
-  throw new Error(
-    `cannot render composite resource: cannot run pipeline step "${step}": ` +
-      `requirements didn't stabilize after the maximum number of iterations (${MAX_REQUIREMENTS_ITERATIONS})`,
-  );
+  const rsp = responses[responses.length - 1]!;
+  const unmet = Object.entries(rsp.requirements?.resources ?? {})
+    .filter(([, selector]) => requiredFor(selector, required).length === 0)
+    .map(([name, selector]) => `${name} (${selected(selector)})`);
+  return { rsp, calls: responses.length, unmet };
 }
 
 type Values = ReturnType<typeof parse>['values'];

@@ -1,6 +1,6 @@
 /**
- * The requirements loop `npm run bench` uses to count calls per reconcile
- * (bench/crossplane-loop.ts) must call a function as Crossplane v2.2.4 does,
+ * The requirements loop `npm run render` runs and `npm run bench` uses to count
+ * calls per reconcile (scripts/requirements-loop.ts, bench/crossplane-loop.ts) must call a function as Crossplane v2.2.4 does,
  * or its counts say nothing. Checked over real gRPC against a server that
  * answers with scripted responses: the answers this function gave real
  * Crossplane (../shared/fixtures/crossplane-v2.2.4/), replayed in order, must
@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { FunctionRunner, getServer, RunFunctionResponse, type RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
-import { MAX_REQUIREMENTS_ITERATIONS, reconcile, sameRequirements } from '../bench/crossplane-loop.js';
+import { reconcile } from '../bench/crossplane-loop.js';
+import { MAX_REQUIREMENTS_ITERATIONS, sameRequirements } from '../scripts/requirements-loop.js';
 import { rawClient, type RawClient } from '../bench/load.js';
 import { example, fixtureRequest, FIXTURES, recordedReconciles } from '../bench/requests.js';
 import { requireShared } from './support/shared.js';

@@ -24,8 +24,8 @@
  * provider-sql.ts).
  */
 import { Severity, Status, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
-import { compose } from '../../function/compose.js';
 import { merge, requestFor } from '../support/cases.js';
+import { crossplaneCalls } from '../support/cluster.js';
 import type { Login, PostgresServer } from './postgres.js';
 import { connectionSecretKey, isSqlManaged, ProviderSql, SqlError, type AdminConnection, type Obj } from './provider-sql.js';
 
@@ -83,9 +83,8 @@ export class Tenant {
 
   /** One reconcile of the XR: compose, then apply. Throws on a Fatal answer. */
   reconcile(): RunFunctionResponse {
-    let response = compose(this.request());
-    const wanted = response.requirements?.resources ?? {};
-    if (Object.keys(wanted).length > 0) response = compose(this.request(wanted));
+    const calls = crossplaneCalls((required) => this.request(required), (key) => this.provider.connectionSecrets.get(key));
+    const response = calls[calls.length - 1]!;
     const fatal = response.results?.find((r) => r.severity === Severity.SEVERITY_FATAL);
     if (fatal) throw new Error(`the function refused: ${fatal.message}`);
     this.apply(Object.fromEntries(Object.entries(response.desired?.resources ?? {}).map(([k, r]) => [k, r.resource as Obj])));
@@ -134,20 +133,13 @@ export class Tenant {
     return Object.values(this.composed).filter((o) => o.kind === kind);
   }
 
-  private request(wanted: Record<string, Obj> = {}): RunFunctionRequest {
-    const req = requestFor(this.source);
+  private request(required: Record<string, Obj[]>): RunFunctionRequest {
+    const req = requestFor({ ...this.source, required });
     const resources: Record<string, unknown> = {};
     for (const [key, object] of Object.entries(this.composed)) {
       resources[key] = { resource: structuredClone(object), connectionDetails: this.connectionDetails(object), ready: 0 };
     }
     (req.observed as Obj).resources = resources;
-    for (const [key, selector] of Object.entries(wanted)) {
-      const data = this.provider.connectionSecrets.get(`${selector.namespace ?? ''}/${selector.matchName}`);
-      const items = data
-        ? [{ resource: { apiVersion: 'v1', kind: 'Secret', metadata: { name: selector.matchName, namespace: selector.namespace }, data: encode(data) }, connectionDetails: {}, ready: 0 }]
-        : [];
-      (req.requiredResources as Obj)[key] = { items };
-    }
     return req;
   }
 
@@ -239,10 +231,6 @@ export class Tenant {
     }
     return stuck;
   }
-}
-
-function encode(data: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
 }
 
 /** The real examples of both flavours, each renamed to a tenant of its own so that tenants never share a database. */

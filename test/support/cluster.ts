@@ -75,10 +75,7 @@ export class Cluster {
    * objects applied by this reconcile when the next one starts.
    */
   reconcile(options: { providerLag?: boolean } = {}): Reconcile {
-    const first = compose(this.request());
-    const calls = [first];
-    const wanted = first.requirements?.resources ?? {};
-    if (Object.keys(wanted).length > 0) calls.push(compose(this.request(this.fetch(wanted))));
+    const calls = crossplaneCalls((required) => this.request(required), (key) => this.secrets.get(key));
     const response = calls[calls.length - 1]!;
     const fatal = response.results.find((r) => r.severity === Severity.SEVERITY_FATAL)?.message;
     if (fatal) return { calls, response, fatal };
@@ -89,15 +86,6 @@ export class Cluster {
   /** provider-sql catching up after a lagging reconcile. */
   settle(): void {
     for (const role of Object.values(this.observed).filter((o) => o.kind === 'Role')) this.providerSqlRole(role);
-  }
-
-  private fetch(selectors: Record<string, Obj>): Record<string, Obj[]> {
-    const out: Record<string, Obj[]> = {};
-    for (const [key, s] of Object.entries(selectors)) {
-      const data = this.secrets.get(`${s.namespace ?? ''}/${s.matchName}`);
-      out[key] = data ? [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: s.matchName, namespace: s.namespace }, data: encode(data) }] : [];
-    }
-    return out;
   }
 
   private apply(response: RunFunctionResponse, providerLag: boolean): void {
@@ -137,6 +125,28 @@ export class Cluster {
 
 function encode(data: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+}
+
+/** Connection secrets' data by "namespace/name", as provider-sql wrote them. */
+export type SecretLookup = (namespacedName: string) => Record<string, string> | undefined;
+
+/**
+ * The calls of one reconcile, in-process: compose(), and once more with the
+ * Secrets its answer requires. That is Crossplane v2.2.4's requirements loop
+ * (scripts/requirements-loop.ts) for this function, whose second answer asks
+ * for the same Secret again, which ends the loop; the tests in
+ * test/crossplane-loop.test.ts hold the full loop to the recordings.
+ */
+export function crossplaneCalls(request: (required: Record<string, Obj[]>) => RunFunctionRequest, secrets: SecretLookup): RunFunctionResponse[] {
+  const first = compose(request({}));
+  const wanted = first.requirements?.resources ?? {};
+  if (Object.keys(wanted).length === 0) return [first];
+  const required: Record<string, Obj[]> = {};
+  for (const [key, s] of Object.entries(wanted)) {
+    const data = secrets(`${s.namespace ?? ''}/${s.matchName}`);
+    required[key] = data ? [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: s.matchName, namespace: s.namespace }, data: encode(data) }] : [];
+  }
+  return [first, compose(request(required))];
 }
 
 /** A value of a desired Secret's data, decoded. */
