@@ -22,6 +22,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { migrate, type Flavour, type InputFile, type OutputFile } from './migration.js';
+import { userDirectory } from './user-paths.js';
 
 const USAGE = 'usage: npm run migrate -- [--out DIR] [--dry-run] [--flavour claim|namespaced] [--keep-names] [--force] <values.yaml | dir>...';
 const DEFAULT_OUT = 'claims';
@@ -36,18 +37,6 @@ class MigrationError extends Error {
   constructor(readonly problems: string[]) {
     super(problems.join('\n'));
   }
-}
-
-/**
- * Where relative paths start: the directory the user ran `npm run migrate`
- * in. npm starts scripts in the package root and passes the user's directory
- * as INIT_CWD. INIT_CWD is trusted only when npm started this very script: an
- * outer npm process (e.g. `npm test`) leaves its own INIT_CWD in the
- * environment of everything it starts, and there the working directory is right.
- */
-function userDirectory(): string {
-  const { npm_lifecycle_event: script, INIT_CWD: initCwd } = process.env;
-  return script === NPM_SCRIPT && initCwd ? initCwd : process.cwd();
 }
 
 /** Every file named values.yaml below dir (as the user named dir), sorted by path (byte order, so independent of locale). */
@@ -158,7 +147,7 @@ function main(): number {
   if (flavour !== 'claim' && flavour !== 'namespaced') throw new UsageError(`--flavour must be claim or namespaced, got ${JSON.stringify(flavour)}`);
   const keepNames = values['keep-names'] ?? false;
   const out = values.out ?? DEFAULT_OUT;
-  const base = userDirectory();
+  const base = userDirectory(NPM_SCRIPT);
 
   const read = readInputs(base, positionals);
   const result = migrate(read.inputs, { flavour: flavour as Flavour, keepNames });

@@ -9,6 +9,7 @@
  * produces a complete, reviewable set of claims or nothing at all.
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify } from 'yaml';
+import { closest } from './typos.js';
 
 export type Flavour = 'claim' | 'namespaced';
 export type DeletionPolicy = 'Orphan' | 'Delete';
@@ -222,7 +223,7 @@ function parseEntry(raw: unknown, source: Source, options: MigrateOptions, probl
       problem(key, 'is only valid with --keep-names (it names an existing database or role to adopt)');
       continue;
     }
-    const guess = closest(key, allowed);
+    const guess = closest(key, allowed, 2);
     problem(key, `unknown key${guess ? ` (did you mean ${guess}?)` : ''}; allowed: ${allowed.join(', ')}`);
   }
 
@@ -294,29 +295,6 @@ function parseEntry(raw: unknown, source: Source, options: MigrateOptions, probl
     entry.roleName = roleName;
   }
   return { entry, claimed };
-}
-
-/** The allowed key a misspelt one most likely meant: same letters ignoring case, or at most two edits away. */
-function closest(key: string, allowed: readonly string[]): string | undefined {
-  let best: { key: string; distance: number } | undefined;
-  for (const candidate of allowed) {
-    const distance = candidate.toLowerCase() === key.toLowerCase() ? 0 : editDistance(candidate, key);
-    if (distance <= 2 && (!best || distance < best.distance)) best = { key: candidate, distance };
-  }
-  return best?.key;
-}
-
-/** Levenshtein distance: insertions, deletions and substitutions. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
 
 /**

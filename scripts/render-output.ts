@@ -18,7 +18,7 @@
 import { stringify } from 'yaml';
 import { Ready, Status, type Resource, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { CLAIM_NAME_LABEL, CLAIM_NAMESPACE_LABEL } from '../function/flavour.js';
-import { COMPOSITE_LABEL, COMPOSITION_RESOURCE_NAME, type Obj, type ObservedMap } from './request.js';
+import { byteOrder, COMPOSITE_LABEL, COMPOSITION_RESOURCE_NAME, type Obj, type ObservedMap } from './request.js';
 
 /** render's stand-in for a time: "lastTransitionTime would just be noise". */
 export const CONDITION_TIME = '2024-01-01T00:00:00Z';
@@ -85,10 +85,6 @@ function firstNAndSomeMore(names: string[]): string {
   if (sorted.length > FIRST_N) return `${sorted.slice(0, FIRST_N).join(', ')}, and ${sorted.length - FIRST_N} more`;
   if (sorted.length === FIRST_N) return `${sorted.slice(0, FIRST_N - 1).join(', ')}, and ${sorted[FIRST_N - 1]}`;
   return sorted.join(', ');
-}
-
-function byteOrder(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The desired composed resources as render prints them, in composition resource name order. */

@@ -19,6 +19,7 @@ import { Severity, type RunFunctionRequest, type RunFunctionResponse } from '@cr
 import { API_VERSION, CLAIM_KIND, XR_KIND_CLAIM_FLAVOUR } from '../function/flavour.js';
 import { connect, startFunction } from './client.js';
 import { MAX_REQUIREMENTS_ITERATIONS, runWithRequirements } from './requirements-loop.js';
+import { userDirectory } from './user-paths.js';
 import {
   buildRequest,
   claimToXr,
@@ -78,8 +79,7 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Paths are the user's: relative to where they ran `npm run render` (npm itself runs scripts from the package root). */
 function userPath(path: string): string {
-  const base = process.env.npm_lifecycle_event === 'render' && process.env.INIT_CWD ? process.env.INIT_CWD : process.cwd();
-  return resolve(base, path);
+  return resolve(userDirectory('render'), path);
 }
 
 const note = (line: string) => process.stderr.write(`render: ${line}\n`);

@@ -161,7 +161,7 @@ export function requiredFor(selector: Obj, available: Obj[]): Obj[] {
 }
 
 /** Go's string order (crossplane render sorts with it), not the locale's. */
-function byteOrder(a: string, b: string): number {
+export function byteOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

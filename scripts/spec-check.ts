@@ -10,6 +10,7 @@
 import { specSchema } from '../function/spec.js';
 import { CLAIM_SPEC, LEGACY_XR_SPEC, V2_XR_SPEC } from './crossplane-fields.js';
 import type { Obj } from './request.js';
+import { closest } from './typos.js';
 
 /** What the object is to the API server, which decides the fields Crossplane adds. */
 export type ObjectRole = 'claim' | 'legacy-xr' | 'namespaced-xr';
@@ -60,28 +61,8 @@ function walk(schema: Obj, value: unknown, path: string, out: UndefinedField[]):
 
 /** The closest defined name, if it is a likely typo (one edit away, two for longer names). */
 function withSuggestion(key: string, defined: string[], parent: string): { suggestion?: string } {
-  const limit = key.length >= 6 ? 2 : 1;
-  let best: { name: string; distance: number } | undefined;
-  for (const name of defined) {
-    const distance = editDistance(key, name);
-    if (distance <= limit && (!best || distance < best.distance)) best = { name, distance };
-  }
-  return best ? { suggestion: parent ? `${parent}.${best.name}` : best.name } : {};
-}
-
-/** Edit distance counting insertions, deletions, substitutions and swaps of neighbours (optimal string alignment). */
-function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
-  for (let j = 0; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = best;
-    }
-  }
-  return d[a.length]![b.length]!;
+  const name = closest(key, defined, key.length >= 6 ? 2 : 1);
+  return name ? { suggestion: parent ? `${parent}.${name}` : name } : {};
 }
 
 function isPlainObject(value: unknown): value is Obj {
