@@ -23,10 +23,11 @@
  * provider-sql's Observe is order-sensitive (DefaultPrivileges, see
  * provider-sql.ts).
  */
+import { afterAll, beforeAll } from 'vitest';
 import { Severity, Status, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { merge, requestFor } from '../support/cases.js';
 import { crossplaneCalls } from '../support/cluster.js';
-import type { Login, PostgresServer } from './postgres.js';
+import { PostgresServer, type Login } from './postgres.js';
 import { connectionSecretKey, isSqlManaged, ProviderSql, SqlError, type AdminConnection, type Obj } from './provider-sql.js';
 
 /** provider-sql's ProviderConfig: the server's superuser, defaultDatabase postgres. */
@@ -44,6 +45,20 @@ export function adminConnection(server: PostgresServer): AdminConnection {
     execTx: (database, statements) => void run(database, statements.map((s) => (s.trim().endsWith(';') ? s : `${s};`)).join('\n'), true),
     query: (database, statement) => run(database, statement, false),
   };
+}
+
+/**
+ * A throwaway server for the test file (or describe block) that calls this:
+ * started before its tests, always stopped after; `use` receives the server
+ * and provider-sql connected to it as its admin.
+ */
+export function throwawayServer(use: (server: PostgresServer, provider: ProviderSql) => void): void {
+  let server: PostgresServer | undefined;
+  beforeAll(async () => {
+    server = await PostgresServer.start();
+    use(server, new ProviderSql(adminConnection(server)));
+  });
+  afterAll(() => server?.stop());
 }
 
 /** Where a claim comes from: a real example file, patched; as test/support/cases.ts takes it. */

@@ -6,21 +6,20 @@
  * others. The default Orphan keeps database, role, grants and data; Delete
  * drops them. Run by `npm run test:sql`.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { example, adminConnection, Tenant, type FlavourName } from './control-plane.js';
-import { PostgresServer, postgresAvailable, type Login } from './postgres.js';
-import { ProviderSql } from './provider-sql.js';
+import { describe, expect, it } from 'vitest';
+import { example, Tenant, throwawayServer, type FlavourName } from './control-plane.js';
+import { postgresAvailable, type Login, type PostgresServer } from './postgres.js';
+import type { ProviderSql } from './provider-sql.js';
 
 const available = postgresAvailable();
 
 describe.skipIf(!available)('deleting a claim in PostgreSQL 15', () => {
   let server: PostgresServer;
   let provider: ProviderSql;
-  beforeAll(async () => {
-    server = await PostgresServer.start();
-    provider = new ProviderSql(adminConnection(server));
+  throwawayServer((started, admin) => {
+    server = started;
+    provider = admin;
   });
-  afterAll(() => server?.stop());
 
   const exists = (catalog: 'pg_database' | 'pg_roles', name: string) => {
     const column = catalog === 'pg_database' ? 'datname' : 'rolname';

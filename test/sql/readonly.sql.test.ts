@@ -10,21 +10,20 @@
  * are the documented statements for tables that existed before the reader.
  * Run by `npm run test:sql`.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { example, adminConnection, Tenant, type FlavourName } from './control-plane.js';
-import { PostgresServer, postgresAvailable, type Login } from './postgres.js';
-import { ProviderSql, quoteIdentifier } from './provider-sql.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { example, Tenant, throwawayServer, type FlavourName } from './control-plane.js';
+import { postgresAvailable, type Login, type PostgresServer } from './postgres.js';
+import { quoteIdentifier, type ProviderSql } from './provider-sql.js';
 
 const available = postgresAvailable();
 
 describe.skipIf(!available)('the read-only role in PostgreSQL 15', () => {
   let server: PostgresServer;
   let provider: ProviderSql;
-  beforeAll(async () => {
-    server = await PostgresServer.start();
-    provider = new ProviderSql(adminConnection(server));
+  throwawayServer((started, admin) => {
+    server = started;
+    provider = admin;
   });
-  afterAll(() => server?.stop());
 
   describe.each<[FlavourName, string, string]>([
     ['claim', 'shop', 'orders-db'],
