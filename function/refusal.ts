@@ -29,6 +29,13 @@ export type RefusalReason =
   | 'InvalidRequest'
   | 'InternalError';
 
+/** A refusal: the class of problem, and a message that names the field and what to do. */
+export interface Refusal {
+  reason: RefusalReason;
+  message: string;
+}
+
+/** Thrown where a refusal is found deep inside a step; compose turns it into a refusal response. */
 export class ComposeError extends Error {
   constructor(
     readonly reason: RefusalReason,
@@ -48,7 +55,7 @@ export const CONDITION_TYPE = 'Provisioned';
 export const RESPONSE_TTL = { seconds: 60, nanos: 0 };
 
 /** A response that refuses the request: nothing desired, the reason told three ways (see above). */
-export function refusal(req: RunFunctionRequest, reason: RefusalReason, message: string): RunFunctionResponse {
+export function refusal(req: RunFunctionRequest, { reason, message }: Refusal): RunFunctionResponse {
   return {
     meta: { tag: typeof req?.meta?.tag === 'string' ? req.meta.tag : '', ttl: RESPONSE_TTL },
     desired: { composite: undefined, resources: {} },
@@ -60,5 +67,5 @@ export function refusal(req: RunFunctionRequest, reason: RefusalReason, message:
     requirements: undefined,
     conditions: [{ type: CONDITION_TYPE, status: Status.STATUS_CONDITION_FALSE, reason, message, target: Target.TARGET_COMPOSITE_AND_CLAIM }],
     output: undefined,
-  } as RunFunctionResponse;
+  };
 }

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RunFunctionResponse, Severity, type RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { compose } from '../function/compose.js';
-import { EXTERNAL_NAME } from '../function/plan.js';
+import { EXTERNAL_NAME } from '../function/observe.js';
 import { specSchema } from '../function/spec.js';
 import { tenantIdentifier } from '../function/naming.js';
 import { requestFor, SECOND_RECONCILE } from './support/cases.js';
