@@ -37,11 +37,13 @@ export const ADOPT_ROLE_ANNOTATION = 'tenantdb.platform.io/role-name';
 /** Names a tenant may never adopt: the server's own databases and the cloud provider's roles. */
 const RESERVED = /^(postgres|template0|template1|rdsadmin|pg_.*|rds.*|aws.*|azure.*|cloudsql.*)$/;
 
-const SECRET_SUFFIXES = { plain: '-secretsmanager', readOnly: '-readonly-secretsmanager' };
-/** Longest claim name for which `<name>-secret` and `<name>-secretsmanager` are valid object names. */
-const MAX_TENANT_NAME = 253 - SECRET_SUFFIXES.plain.length;
-/** The same with the read-only role's `<name>-readonly-secretsmanager`. */
-const MAX_TENANT_NAME_READ_ONLY = 253 - SECRET_SUFFIXES.readOnly.length;
+/**
+ * Longest claim (or namespaced XR) name: Crossplane writes it into label
+ * values (`crossplane.io/claim-name` on the XR, `crossplane.io/composite` on
+ * every composed object), which Kubernetes caps at 63 characters. A longer
+ * name would render here and then fail on the cluster, object by object.
+ */
+export const MAX_TENANT_NAME = 63;
 /** Pass-through objects from earlier pipeline steps are sorted recursively; bound their depth first. */
 const MAX_PASS_THROUGH_DEPTH = 1000;
 
@@ -65,7 +67,12 @@ function validated(req: RunFunctionRequest): { tenant: Tenant; spec: TenantDatab
   if ('error' in identified) fail('InvalidResource', identified.error);
   const { tenant } = identified;
   if (tenant.name.length > MAX_TENANT_NAME) {
-    fail('InvalidResource', `metadata.name: must be at most ${MAX_TENANT_NAME} characters, so that "<name>${SECRET_SUFFIXES.plain}" is a valid Secret name`);
+    const label = tenant.flavour.name === 'claim' ? 'crossplane.io/claim-name' : 'crossplane.io/composite';
+    fail(
+      'InvalidResource',
+      `metadata.name: must be at most ${MAX_TENANT_NAME} characters (this one has ${tenant.name.length}): ` +
+        `Crossplane writes it into the label ${label}, and Kubernetes caps label values at ${MAX_TENANT_NAME}`,
+    );
   }
   const parsedInput = parseInput(req.input);
   if ('error' in parsedInput) fail('InvalidFunctionInput', `${parsedInput.error} (the Composition's function input, set by the platform team)`);
@@ -89,13 +96,6 @@ function validated(req: RunFunctionRequest): { tenant: Tenant; spec: TenantDatab
     seen.add(ext.name);
   });
   if (new Set(spec.schemas).size !== spec.schemas.length) fail('InvalidSpec', 'spec.schemas: a schema is listed twice');
-  if (spec.readOnlyRole && tenant.name.length > MAX_TENANT_NAME_READ_ONLY) {
-    fail(
-      'InvalidResource',
-      `metadata.name: must be at most ${MAX_TENANT_NAME_READ_ONLY} characters while spec.readOnlyRole is true, ` +
-        `so that "<name>${SECRET_SUFFIXES.readOnly}" is a valid Secret name`,
-    );
-  }
   if (spec.secretsManager.enabled === true && !input.secretsManager.enabled) {
     fail(
       'NotAllowed',

@@ -201,13 +201,20 @@ describe('read-only role names', () => {
     expect(schemaShaped.conditions[0]).toMatchObject({ reason: 'NotAllowed' });
   });
 
-  it('a claim name too long for <name>-readonly-secretsmanager is refused only when the reader is asked for (reason: existing long names keep working)', () => {
-    const name = 'n'.repeat(230);
-    const base = { flavour: 'namespaced' as const, xr: XR.namespaced, patch: { metadata: { name } } };
-    expect(compose(requestFor(base)).results).toEqual([]);
-    const refused = compose(requestFor({ ...base, patch: { ...base.patch, spec: { readOnlyRole: true } } }));
-    expect(refused.conditions[0]!.message).toBe(
-      'metadata.name: must be at most 229 characters while spec.readOnlyRole is true, so that "<name>-readonly-secretsmanager" is a valid Secret name',
-    );
+  it('a name longer than 63 characters is refused in both flavours, with or without the reader (reason: Crossplane writes it into label values, capped at 63)', () => {
+    for (const [flavour, xr, label] of [
+      ['namespaced', XR.namespaced, 'crossplane.io/composite'],
+      ['claim', XR.claim, 'crossplane.io/claim-name'],
+    ] as const) {
+      for (const readOnlyRole of [false, true]) {
+        const fits = compose(requestFor({ flavour, xr, patch: { metadata: { name: 'n'.repeat(63) }, spec: { readOnlyRole } } }));
+        expect(fits.results, `${flavour}: 63 characters fit`).toEqual([]);
+        const refused = compose(requestFor({ flavour, xr, patch: { metadata: { name: 'n'.repeat(64) }, spec: { readOnlyRole } } }));
+        expect(refused.conditions[0]).toMatchObject({
+          reason: 'InvalidResource',
+          message: `metadata.name: must be at most 63 characters (this one has 64): Crossplane writes it into the label ${label}, and Kubernetes caps label values at 63`,
+        });
+      }
+    }
   });
 });
