@@ -42,6 +42,8 @@ describe.skipIf(!haveCrds)('compose cases (test/cases)', () => {
         return;
       }
       expect(fatal.map((r) => r.message)).toEqual([]);
+      expect(c.expect.keys, 'a case that composes states its complete set of keys (expect.keys)').toBeDefined();
+      expect(Object.keys(desired).sort(), 'the composed-resource keys, exactly').toEqual([...c.expect.keys!].sort());
       for (const [key, partial] of Object.entries(c.expect.resources ?? {})) {
         if (partial === null) {
           expect(desired[key], `${key} must be absent`).toBeUndefined();

@@ -34,6 +34,12 @@ export interface Case {
     /** The class of a refusal: the reason of its Warning result and Provisioned condition. */
     refusal?: string;
     resources?: Obj;
+    /**
+     * Every composed-resource key the response must hold, and no other: an
+     * unexpected extra object (or one gone missing) fails the case. Required
+     * unless the case is a refusal.
+     */
+    keys?: string[];
     absent?: string[];
     status?: Obj;
     condition?: Obj;
