@@ -22,11 +22,8 @@ export interface Readiness {
   why?: string;
 }
 
-/**
- * Kinds that have no conditions. The AWS Secret is listed too, as it always
- * has been here: its readiness is judged by existence alone.
- */
-const CONDITIONLESS_KINDS = new Set<ComposedKind>(['Secret', 'AwsSecret']);
+/** Kinds that have no conditions: ready once they exist. */
+const CONDITIONLESS_KINDS = new Set<ComposedKind>(['Secret']);
 const MAX_MESSAGE = 200;
 
 /** The SDK reports a missing condition as status Unknown with nothing else. */
