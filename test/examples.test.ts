@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { compose } from '../function/compose.js';
 import { buildRequest, claimToXr, COMPOSITE_LABEL, compositionInput, loadYaml, observedResources, xrFor, type Obj } from '../scripts/request.js';
-import { repoPath } from './support/shared.js';
+import { NOW, repoPath } from './support/shared.js';
 
 const EXAMPLES = [
   { flavour: 'claim', xr: 'examples/claim/production.yaml', observed: 'examples/claim/observed.yaml', required: 'examples/claim/required.yaml' },
@@ -33,7 +33,7 @@ function example(flavour: 'claim' | 'namespaced', file: string): { xr: Obj; inpu
 /** The first reconcile: what the function renders for the example with nothing observed. */
 function firstReconcile(flavour: 'claim' | 'namespaced', file: string) {
   const { xr, input } = example(flavour, file);
-  const rsp = compose(buildRequest(xr, input));
+  const rsp = compose(buildRequest(xr, input), NOW);
   expect(rsp.results, 'the example renders without a Fatal result').toEqual([]);
   return { xr, rsp };
 }
@@ -73,7 +73,7 @@ describe('second-reconcile examples match what the function renders', () => {
     it(`${e.required}: the Role's connection secret, exactly as the function requires it under crossplane render (reason: render serves requirements from this file by apiVersion, kind and name)`, () => {
       const { xr, input } = example(e.flavour, e.xr);
       // crossplane render passes observed resources without connection details, so the function must ask for the Secret.
-      const rsp = compose(buildRequest(xr, input, observedResources(loadYaml(repoPath(e.observed)))));
+      const rsp = compose(buildRequest(xr, input, observedResources(loadYaml(repoPath(e.observed)))), NOW);
       expect(rsp.results).toEqual([]);
       const requirement = rsp.requirements?.resources?.['role-connection-secret'];
       expect(requirement, 'the function requires the Role connection secret').toBeDefined();

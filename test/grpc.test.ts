@@ -22,6 +22,7 @@ import {
 
 // startFunction() spawns the compiled server, dist/function/main.js (built by `pretest`).
 import { startFunction } from '../scripts/client.js';
+import { NOW } from './support/shared.js';
 type RunningFunction = Awaited<ReturnType<typeof startFunction>>;
 
 const SERVER_TIMEOUT = 20_000;
@@ -104,7 +105,7 @@ describe.skipIf(!present)('function over gRPC, independent proto-loader client',
   /** Send an SDK-form request over the wire; the decoded response as plain JSON, and in-process compose() of the same request in the same shape. */
   async function roundTrip(build: () => ReturnType<typeof request>): Promise<{ wired: PlainResponse; local: PlainResponse }> {
     const wired = fromWireResponse(await client!.run(toWireRequest(build())));
-    const local = wire.fromSdkResponse(compose(build()));
+    const local = wire.fromSdkResponse(compose(build(), NOW));
     return { wired, local };
   }
 

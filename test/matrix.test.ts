@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { compose } from '../function/compose.js';
 import { requestFor, SECOND_RECONCILE } from './support/cases.js';
 import { CrdValidator } from './support/crds.js';
-import { CRDS, requireShared } from './support/shared.js';
+import { CRDS, NOW, requireShared } from './support/shared.js';
 
 const haveCrds = requireShared(CRDS);
 const ORPHAN = ['Observe', 'Create', 'Update', 'LateInitialize'];
@@ -29,7 +29,7 @@ describe.skipIf(!haveCrds)('deletion matrix', () => {
     for (const spec of combos) {
       const label = `${f.flavour}: protection=${spec.deletionProtection} role=${spec.roleDeletionPolicy} db=${spec.dbDeletionPolicy}`;
       it(label, () => {
-        const rsp = compose(requestFor({ flavour: f.flavour, xr: f.xr, ...SECOND_RECONCILE[f.flavour], patch: { spec } }));
+        const rsp = compose(requestFor({ flavour: f.flavour, xr: f.xr, ...SECOND_RECONCILE[f.flavour], patch: { spec } }), NOW);
         expect(rsp.results).toEqual([]);
         const desired = rsp.desired!.resources;
         const deletion = (key: string) => {

@@ -12,7 +12,7 @@ import { isReadOnlyRoleShape, MAX_IDENTIFIER_BYTES, readOnlyRoleName, readOnlySc
 import { requestFor } from './support/cases.js';
 import { Cluster, secretValue } from './support/cluster.js';
 import { CrdValidator } from './support/crds.js';
-import { CRDS, requireShared } from './support/shared.js';
+import { CRDS, NOW, requireShared } from './support/shared.js';
 
 type Obj = Record<string, any>;
 
@@ -99,7 +99,7 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
     const c = cluster(flavour, { readOnlyRole: true });
     c.reconcile();
     c.observed['readonly-default-tables-public']!.status.conditions = [{ type: 'Ready', status: 'False', reason: 'Creating' }];
-    const waiting = compose(c.request());
+    const waiting = compose(c.request(), NOW);
     expect(resource(waiting, 'secret')).toBeUndefined();
     expect(resource(waiting, 'aws-secret-string')).toBeUndefined();
     expect(resource(waiting, 'readonly-secret'), "the reader's own Secret does not wait").toBeDefined();
@@ -109,9 +109,9 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
     ready.reconcile();
     ready.reconcile();
     ready.observed['readonly-default-tables-public']!.status.conditions = [{ type: 'Ready', status: 'False', reason: 'ReconcileError' }];
-    expect(resource(compose(ready.request()), 'secret'), 'an existing Secret is never withheld').toBeDefined();
+    expect(resource(compose(ready.request(), NOW), 'secret'), 'an existing Secret is never withheld').toBeDefined();
     delete ready.observed.secret;
-    expect(resource(compose(ready.request()), 'aws-secret-version'), 'nor an existing AWS copy').toBeDefined();
+    expect(resource(compose(ready.request(), NOW), 'aws-secret-version'), 'nor an existing AWS copy').toBeDefined();
   });
 
   it('switched off, the reader is kept but cannot log in, its Secrets and grants go, and nothing of the tenant changes; switched on again, it is back (reason: orphaned grants stay in PostgreSQL, so only NOLOGIN ends access)', () => {
@@ -182,7 +182,7 @@ describe('read-only role names', () => {
   });
 
   it('a 63-character schema name still gives valid object names for every reader object (reason: Kubernetes names are shorter than the suffixes)', () => {
-    const rsp = compose(requestFor({ flavour: 'namespaced', xr: XR.namespaced, patch: { spec: { readOnlyRole: true, schemas: ['s'.repeat(63)] } } }));
+    const rsp = compose(requestFor({ flavour: 'namespaced', xr: XR.namespaced, patch: { spec: { readOnlyRole: true, schemas: ['s'.repeat(63)] } } }), NOW);
     expect(rsp.results).toEqual([]);
     const names = Object.values(rsp.desired!.resources).map((r) => (r.resource as Obj).metadata.name as string);
     for (const name of names) expect(name.length, name).toBeLessThanOrEqual(63);
@@ -193,10 +193,11 @@ describe('read-only role names', () => {
   it('adopting a role named like a read-only role is refused (reason: those shapes belong to readers and their schema roles)', () => {
     const req0 = { flavour: 'claim' as const, xr: XR.claim, input: { adoption: { enabled: true } } };
     const req = requestFor({ ...req0, patch: { metadata: { annotations: { 'tenantdb.platform.io/role-name': 'legacy_ro' } } } });
-    const rsp = compose(req);
+    const rsp = compose(req, NOW);
     expect(rsp.conditions[0]).toMatchObject({ reason: 'NotAllowed', message: expect.stringContaining('"legacy_ro" ends like the names of read-only roles') });
     const schemaShaped = compose(
       requestFor({ ...req0, patch: { metadata: { annotations: { 'tenantdb.platform.io/role-name': 'legacy_s0123abcd' } } } }),
+      NOW,
     );
     expect(schemaShaped.conditions[0]).toMatchObject({ reason: 'NotAllowed' });
   });
@@ -207,9 +208,9 @@ describe('read-only role names', () => {
       ['claim', XR.claim, 'crossplane.io/claim-name'],
     ] as const) {
       for (const readOnlyRole of [false, true]) {
-        const fits = compose(requestFor({ flavour, xr, patch: { metadata: { name: 'n'.repeat(63) }, spec: { readOnlyRole } } }));
+        const fits = compose(requestFor({ flavour, xr, patch: { metadata: { name: 'n'.repeat(63) }, spec: { readOnlyRole } } }), NOW);
         expect(fits.results, `${flavour}: 63 characters fit`).toEqual([]);
-        const refused = compose(requestFor({ flavour, xr, patch: { metadata: { name: 'n'.repeat(64) }, spec: { readOnlyRole } } }));
+        const refused = compose(requestFor({ flavour, xr, patch: { metadata: { name: 'n'.repeat(64) }, spec: { readOnlyRole } } }), NOW);
         expect(refused.conditions[0]).toMatchObject({
           reason: 'InvalidResource',
           message: `metadata.name: must be at most 63 characters (this one has 64): Crossplane writes it into the label ${label}, and Kubernetes caps label values at 63`,

@@ -16,7 +16,7 @@ import { specSchema } from '../function/spec.js';
 import { tenantIdentifier } from '../function/naming.js';
 import { requestFor, SECOND_RECONCILE } from './support/cases.js';
 import { CrdValidator } from './support/crds.js';
-import { CRDS, requireShared } from './support/shared.js';
+import { CRDS, NOW, requireShared } from './support/shared.js';
 
 const haveCrds = requireShared(CRDS);
 const crds = haveCrds ? new CrdValidator(['provider-sql', 'provider-aws-secretsmanager', 'crossplane'].map((d) => join(CRDS, d))) : undefined;
@@ -33,7 +33,7 @@ function fatalOf(rsp: RunFunctionResponse): string | undefined {
 
 /** The contract for bad input: exactly one Fatal naming the field, and nothing desired. */
 function expectRefused(req: RunFunctionRequest, field: string): void {
-  const rsp = compose(req);
+  const rsp = compose(req, NOW);
   expect(fatalOf(rsp), `a Fatal naming ${field}`).toContain(field);
   expect(Object.keys(rsp.desired?.resources ?? {})).toEqual([]);
   expect(rsp.desired?.composite).toBeUndefined();
@@ -112,7 +112,7 @@ describe('malformed requests', () => {
     const req = claimRequest();
     const other = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'from-an-earlier-step' } };
     req.desired!.resources.other = { resource: other, connectionDetails: {}, ready: 1 };
-    const rsp = compose(req);
+    const rsp = compose(req, NOW);
     expect(fatalOf(rsp)).toBeUndefined();
     expect(rsp.desired!.resources.other).toEqual({ resource: other, connectionDetails: {}, ready: 1 });
   });
@@ -177,7 +177,7 @@ describe.skipIf(!haveCrds)('fuzzing (property-based)', () => {
         req.input = { ...req.input, ...inputPatch };
         let rsp: RunFunctionResponse;
         try {
-          rsp = compose(req);
+          rsp = compose(req, NOW);
         } catch (error) {
           throw new Error(`compose threw: ${String(error)}`);
         }
@@ -224,7 +224,7 @@ describe('determinism', () => {
         const req = requests[which]!;
         let state = seed;
         const random = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
-        const bytes = (r: RunFunctionRequest) => Buffer.from(RunFunctionResponse.encode(compose(r)).finish());
+        const bytes = (r: RunFunctionRequest) => Buffer.from(RunFunctionResponse.encode(compose(r, NOW)).finish());
         const once = bytes(req);
         expect(bytes(req).equals(once)).toBe(true);
         expect(bytes(shuffled(req, random)).equals(once)).toBe(true);
@@ -257,7 +257,7 @@ describe('no data-holding resource ever disappears', () => {
           req.observed = structuredClone(observed);
           req.observed!.composite!.resource!.spec = spec;
           req.input = { ...req.input, naming: { databaseTemplate, roleTemplate: databaseTemplate } };
-          const rsp = compose(req);
+          const rsp = compose(req, NOW);
           expect(fatalOf(rsp)).toBeUndefined();
           const desired = rsp.desired!.resources;
           for (const key of ['database', 'role', 'grant-database']) expect(desired[key], `${key} is always desired`).toBeDefined();
