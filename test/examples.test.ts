@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { compose } from '../function/compose.js';
 import { buildRequest, claimToXr, COMPOSITE_LABEL, compositionInput, loadYaml, observedResources, xrFor, type Obj } from '../scripts/request.js';
+import { Cluster } from './support/cluster.js';
 import { NOW, repoPath } from './support/shared.js';
 
 const EXAMPLES = [
@@ -30,11 +31,23 @@ function example(flavour: 'claim' | 'namespaced', file: string): { xr: Obj; inpu
   };
 }
 
-/** The first reconcile: what the function renders for the example with nothing observed. */
+/**
+ * What the function renders for the example once everything it composes exists: starting from
+ * nothing observed, each reconcile's objects become observed and ready, until nothing new is
+ * composed (objects are created in order: function/order.ts).
+ */
 function firstReconcile(flavour: 'claim' | 'namespaced', file: string) {
   const { xr, input } = example(flavour, file);
-  const rsp = compose(buildRequest(xr, input), NOW);
+  const cluster = new Cluster(xr, input);
+  let rsp = compose(buildRequest(xr, input), NOW);
   expect(rsp.results, 'the example renders without a Fatal result').toEqual([]);
+  for (let step = 0; step < 10; step++) {
+    const before = Object.keys(cluster.observed).length;
+    const r = cluster.reconcile();
+    expect(r.fatal).toBeUndefined();
+    rsp = r.response;
+    if (Object.keys(cluster.observed).length === before) break;
+  }
   return { xr, rsp };
 }
 
