@@ -37,7 +37,7 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
 
   it('renders a LOGIN role without elevated attributes, CONNECT, USAGE on public and every listed schema, and default SELECT on the tables and sequences the tenant creates (reason: issue 11)', () => {
     const c = cluster(flavour, { readOnlyRole: true, schemas: ['reporting'] });
-    const rsp = c.reconcile().response;
+    const rsp = c.converge().response; // created in order (function/order.ts), everything observed
     const tenantRole = external(resource(rsp, 'role'));
     const db = external(resource(rsp, 'database'));
     const reader = resource(rsp, 'readonly-role')!;
@@ -78,9 +78,7 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
 
   it('publishes <name>-readonly-secret with the seven keys and an AWS copy <awsSecretName>-readonly, and reports both in the status (reason: issue 11)', () => {
     const c = cluster(flavour, { readOnlyRole: true });
-    c.reconcile(); // creates the objects
-    c.reconcile(); // the Secrets, once provider-sql has published the passwords
-    const rsp = c.reconcile().response; // everything observed
+    const rsp = c.converge().response; // created in order, the Secrets once provider-sql has published the passwords
     const reader = external(resource(rsp, 'readonly-role'));
     const secret = resource(rsp, 'readonly-secret')!;
     expect(secret.metadata).toMatchObject({ name: 'my-app-db-readonly-secret', namespace: 'my-namespace' });
@@ -97,7 +95,7 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
 
   it('withholds the tenant\'s first Secret until the reader\'s default privileges are ready, and never once it exists (reason: a table created before them would stay unreadable)', () => {
     const c = cluster(flavour, { readOnlyRole: true });
-    c.reconcile();
+    while (!c.observed['readonly-default-tables-public']) c.reconcile();
     c.observed['readonly-default-tables-public']!.status.conditions = [{ type: 'Ready', status: 'False', reason: 'Creating' }];
     const waiting = compose(c.request(), NOW);
     expect(resource(waiting, 'secret')).toBeUndefined();
@@ -106,8 +104,7 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
     expect(waiting.desired!.composite!.resource!.status.notReady).toContain("Secret my-app-db-secret (waiting for the read-only role's default privileges)");
 
     const ready = cluster(flavour, { readOnlyRole: true });
-    ready.reconcile();
-    ready.reconcile();
+    ready.converge();
     ready.observed['readonly-default-tables-public']!.status.conditions = [{ type: 'Ready', status: 'False', reason: 'ReconcileError' }];
     expect(resource(compose(ready.request(), NOW), 'secret'), 'an existing Secret is never withheld').toBeDefined();
     delete ready.observed.secret;
@@ -116,8 +113,7 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
 
   it('switched off, the reader is kept but cannot log in, its Secrets and grants go, and nothing of the tenant changes; switched on again, it is back (reason: orphaned grants stay in PostgreSQL, so only NOLOGIN ends access)', () => {
     const c = cluster(flavour, { readOnlyRole: true, schemas: ['reporting'] });
-    c.reconcile();
-    const on = c.reconcile().response;
+    const on = c.converge().response;
     const password = secretValue(on, 'readonly-secret', 'password');
 
     c.xr.spec.readOnlyRole = false;
@@ -134,7 +130,7 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
     expect(off.requirements, 'nothing to ask for a role that cannot log in').toBeUndefined();
 
     c.xr.spec.readOnlyRole = true;
-    const back = c.reconcile().response;
+    const back = c.converge().response;
     expect(resource(back, 'readonly-role')!.spec.forProvider.privileges.login).toBe(true);
     expect(readerKeys(back).sort()).toEqual(readerKeys(on).sort());
     expect(secretValue(back, 'readonly-secret', 'password'), 'its connection secret was kept, so the password is too').toBe(password);

@@ -84,6 +84,20 @@ export class Cluster {
     return { calls, response };
   }
 
+  /**
+   * Reconcile until a reconcile composes nothing new: objects are created in
+   * order (function/order.ts), a layer per reconcile, so a new tenant takes a
+   * few. Returns the last reconcile, which observed everything it desired.
+   */
+  converge(maxReconciles = 12): Reconcile {
+    for (let i = 0; i < maxReconciles; i++) {
+      const before = Object.keys(this.observed).sort().join();
+      const r = this.reconcile();
+      if (r.fatal || Object.keys(this.observed).sort().join() === before) return r;
+    }
+    throw new Error(`no convergence after ${maxReconciles} reconciles`);
+  }
+
   /** provider-sql catching up after a lagging reconcile. */
   settle(): void {
     for (const role of Object.values(this.observed).filter((o) => o.kind === 'Role')) this.providerSqlRole(role);
