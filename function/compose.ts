@@ -7,8 +7,10 @@
  *   render   one object per composed entry (render.ts)
  *   report   desired state, status, condition (report.ts)
  *
- * It is a pure function of the request (no clock, no randomness, no I/O), so
- * the same request always yields byte-identical output, and it never throws:
+ * It is a pure function of the request and the clock it is given (`nowMs`,
+ * used only for the TTL, ttl.ts; the server passes Date.now()), with no
+ * randomness and no I/O, so the same request at the same instant always
+ * yields byte-identical output, and it never throws:
  * any failure becomes a refusal (refusal.ts) with no desired resources at all,
  * so Crossplane applies nothing rather than a partial state that could delete
  * what the tenant has.
@@ -21,14 +23,14 @@ import { ComposeError, refusal } from './refusal.js';
 import { render } from './render.js';
 import { report } from './report.js';
 
-/** Run the function. Never throws; see the module comment. */
-export function compose(req: RunFunctionRequest): RunFunctionResponse {
+/** Run the function at `nowMs` (milliseconds since the epoch). Never throws; see the module comment. */
+export function compose(req: RunFunctionRequest, nowMs: number): RunFunctionResponse {
   try {
     const admission = admit(req);
     if ('refused' in admission) return refusal(req, admission.refused);
     const facts = observe(req);
     const plan = makePlan(admission.admitted, facts);
-    return report(req, plan, facts, render(plan));
+    return report(req, plan, facts, render(plan), nowMs);
   } catch (error) {
     if (error instanceof ComposeError) return refusal(req, error);
     return refusal(req, { reason: 'InternalError', message: `internal error: ${(error as Error)?.message ?? String(error)}` });

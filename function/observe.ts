@@ -41,6 +41,8 @@ export interface Facts {
   lastPasswordChange?: string;
   /** The ARN of the tenant's AWS secret, once the AWS provider reports it. */
   awsSecretArn?: string;
+  /** The XR's Provisioned condition as last written (ttl.ts: how long the tenant has been waiting). */
+  provisioned?: { status: string; lastTransitionTime?: string };
 }
 
 type Obj = Record<string, unknown>;
@@ -104,5 +106,10 @@ export function observe(req: RunFunctionRequest): Facts {
   if (lastPasswordChange !== undefined) facts.lastPasswordChange = lastPasswordChange;
   const arn = text(field(awsSecret, 'status', 'atProvider', 'arn'));
   if (arn !== undefined) facts.awsSecretArn = arn;
+  const provisioned = getCondition(req.observed?.composite?.resource, 'Provisioned');
+  if (provisioned.status !== 'Unknown' || provisioned.lastTransitionTime !== undefined) {
+    const since = text(provisioned.lastTransitionTime);
+    facts.provisioned = { status: provisioned.status, ...(since === undefined ? {} : { lastTransitionTime: since }) };
+  }
   return facts;
 }

@@ -16,6 +16,7 @@ import { SQL_VERSION, type Tenant, type UsageTarget } from './flavour.js';
 import type { FunctionInput } from './input.js';
 import { fillTemplate, isIdentifier, readOnlyRoleName, readOnlySchemaRoleName, tenantIdentifier } from './naming.js';
 import type { Facts, FoundCredentials } from './observe.js';
+import { inOrder } from './order.js';
 import { readiness } from './readiness.js';
 import { fail } from './refusal.js';
 import type { DeletionPolicy, ExtensionSpec, TenantDatabaseSpec } from './spec.js';
@@ -119,7 +120,7 @@ export interface Plan {
   };
   /** Everything composed, in the order the XR's status lists what is not ready. */
   composed: Composed[];
-  /** Logins whose Secret is not composed yet, and why (the XR's status lists them after `composed`). */
+  /** Objects not composed yet, and why: held back by the order of creation (order.ts), then Secrets waiting for credentials (the XR's status lists them after `composed`). */
   waiting: string[];
   requirements: Requirement[];
   /** Protected now, as the API server sees it (see `isProtected`). */
@@ -168,14 +169,16 @@ export function makePlan(admitted: Admitted, facts: Facts): Plan {
       awsSecret: spec.secretsManager.deletionPolicy ?? spec.roleDeletionPolicy,
     } as const,
   };
-  const composed = composedObjects(base, facts);
+  const all = composedObjects(base, facts);
+  // Creation in order (order.ts): what is not observed yet waits for what it needs.
+  const ordered = inOrder(base, all, facts);
   const logins = loginsOf(tenantLogin, reader);
   return {
     ...base,
-    composed,
-    waiting: waiting(logins, composed),
+    composed: ordered.composed,
+    waiting: [...ordered.waiting, ...waiting(logins, all)],
     requirements: requirements(base, logins, facts),
-    protected: isProtected(spec, composed, facts),
+    protected: isProtected(spec, all, facts),
   };
 }
 

@@ -18,12 +18,14 @@ import { sortedMap, sortKeys } from './canonical.js';
 import type { Facts } from './observe.js';
 import type { Login, Plan } from './plan.js';
 import { readiness } from './readiness.js';
-import { CONDITION_TYPE, RESPONSE_TTL } from './refusal.js';
+import { CONDITION_TYPE } from './refusal.js';
 import type { Rendered } from './render.js';
+import { responseTtl } from './ttl.js';
 
 type Obj = Record<string, unknown>;
 
-export function report(req: RunFunctionRequest, plan: Plan, facts: Facts, rendered: Rendered[]): RunFunctionResponse {
+/** `nowMs`: the caller's clock, for the TTL only (ttl.ts); nothing in the status depends on it. */
+export function report(req: RunFunctionRequest, plan: Plan, facts: Facts, rendered: Rendered[], nowMs: number): RunFunctionResponse {
   const logins = plan.reader.state === 'absent' ? [plan.tenantLogin] : [plan.tenantLogin, plan.reader.login];
   const desired: Record<string, Resource> = {};
   for (const [key, r] of Object.entries(req.desired?.resources ?? {})) desired[key] = { ...r, resource: sortKeys(r.resource) };
@@ -48,7 +50,7 @@ export function report(req: RunFunctionRequest, plan: Plan, facts: Facts, render
     ready: Ready.READY_UNSPECIFIED,
   };
   return {
-    meta: { tag: req.meta?.tag ?? '', ttl: RESPONSE_TTL },
+    meta: { tag: req.meta?.tag ?? '', ttl: responseTtl(plan, facts, notReady, nowMs) },
     desired: { composite, resources: sortedMap(desired) },
     results: [],
     context: sortKeys(req.context),

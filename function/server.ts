@@ -72,11 +72,14 @@ function validateTlsMaterial(dir: string, ca: Buffer, cert: Buffer, key: Buffer)
   }
 }
 
-/** The FunctionHandler: compose() plus a debug line that carries no secret. */
-export function handler(logger: Logger) {
+/**
+ * The FunctionHandler: compose() plus a debug line that carries no secret.
+ * The clock is read here, at the edge, and nowhere else (`clock` for tests).
+ */
+export function handler(logger: Logger, clock: () => number = Date.now) {
   return {
     async RunFunction(req: RunFunctionRequest) {
-      const rsp = compose(req);
+      const rsp = compose(req, clock());
       if (logger.isLevelEnabled('debug')) {
         const xr = req.observed?.composite?.resource?.metadata?.name;
         const fatal = rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL);
