@@ -30,6 +30,7 @@
 import { COMPOSED, type ComposedKind, type Slot } from './composed.js';
 import type { Facts } from './observe.js';
 import type { Composed, Plan } from './plan.js';
+import { readiness } from './readiness.js';
 
 /** What a not-yet-created object waits for: another composed object, existing or ready. */
 export interface Need {
@@ -93,17 +94,13 @@ export function needs(ctx: OrderContext, item: Composed): Need[] {
 }
 
 /**
- * Is a need met? `exists`: observed. `ready`: observed with its Ready
- * condition True (a Kubernetes Secret has no conditions: observed is enough).
- * Stricter than readiness.ts for the AWS Secret, which the XR's status counts
- * as ready once it exists: a SecretVersion created before the AWS secret has
- * its ARN only fails to resolve its reference.
+ * Is a need met? `exists`: observed. `ready`: observed and ready as the XR's
+ * status judges it (readiness.ts: Ready=True; a Kubernetes Secret once it exists).
  */
 function met(need: Need, facts: Facts): boolean {
   const observed = facts.resources.get(need.slot.key);
   if (!observed) return false;
-  if (need.until === 'exists' || need.slot.kind === 'Secret') return true;
-  return observed.ready.status === 'True';
+  return need.until === 'exists' || readiness(need.slot.kind, observed).ready;
 }
 
 /** How an object is named in messages: its Kubernetes kind and name. */
