@@ -37,6 +37,7 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
 
   it('renders a LOGIN role without elevated attributes, CONNECT, USAGE on public and every listed schema, and default SELECT on the tables and sequences the tenant creates (reason: issue 11)', () => {
     const c = cluster(flavour, { readOnlyRole: true, schemas: ['reporting'] });
+    c.reconcile(); // the password Secrets first (function/passwords.ts)
     const rsp = c.reconcile().response;
     const tenantRole = external(resource(rsp, 'role'));
     const db = external(resource(rsp, 'database'));
@@ -45,8 +46,8 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
     expect(external(reader)).toBe(`${tenantRole}_ro`);
     expect(reader.spec.forProvider).toEqual({
       privileges: { login: true, inherit: true, superUser: false, createDb: false, createRole: false, replication: false, bypassRls: false },
+      passwordSecretRef: expect.objectContaining({ name: resource(rsp, 'readonly-password')!.metadata.name, key: 'password' }),
     });
-    expect(reader.spec.forProvider.passwordSecretRef, 'provider-sql generates the password').toBeUndefined();
     expect(resource(rsp, 'readonly-grant-database')!.spec.forProvider).toEqual({ role: `${tenantRole}_ro`, database: db, privileges: ['CONNECT'] });
     const ORPHAN = flavour === 'claim' ? 'Orphan' : ['Observe', 'Create', 'Update', 'LateInitialize'];
     const deletion = (o: Obj) => o.spec.deletionPolicy ?? o.spec.managementPolicies;
@@ -78,6 +79,7 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
 
   it('publishes <name>-readonly-secret with the seven keys and an AWS copy <awsSecretName>-readonly, and reports both in the status (reason: issue 11)', () => {
     const c = cluster(flavour, { readOnlyRole: true });
+    c.reconcile(); // the password Secrets
     c.reconcile(); // creates the objects
     c.reconcile(); // the Secrets, once provider-sql has published the passwords
     const rsp = c.reconcile().response; // everything observed
@@ -98,6 +100,7 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
   it('withholds the tenant\'s first Secret until the reader\'s default privileges are ready, and never once it exists (reason: a table created before them would stay unreadable)', () => {
     const c = cluster(flavour, { readOnlyRole: true });
     c.reconcile();
+    c.reconcile();
     c.observed['readonly-default-tables-public']!.status.conditions = [{ type: 'Ready', status: 'False', reason: 'Creating' }];
     const waiting = compose(c.request());
     expect(resource(waiting, 'secret')).toBeUndefined();
@@ -106,6 +109,7 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
     expect(waiting.desired!.composite!.resource!.status.notReady).toContain("Secret my-app-db-secret (waiting for the read-only role's default privileges)");
 
     const ready = cluster(flavour, { readOnlyRole: true });
+    ready.reconcile();
     ready.reconcile();
     ready.reconcile();
     ready.observed['readonly-default-tables-public']!.status.conditions = [{ type: 'Ready', status: 'False', reason: 'ReconcileError' }];
@@ -117,13 +121,20 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
   it('switched off, the reader is kept but cannot log in, its Secrets and grants go, and nothing of the tenant changes; switched on again, it is back (reason: orphaned grants stay in PostgreSQL, so only NOLOGIN ends access)', () => {
     const c = cluster(flavour, { readOnlyRole: true, schemas: ['reporting'] });
     c.reconcile();
+    c.reconcile();
     const on = c.reconcile().response;
     const password = secretValue(on, 'readonly-secret', 'password');
 
     c.xr.spec.readOnlyRole = false;
     const off = c.reconcile().response;
     // The schema roles stay too: they hold privileges in the database, so they could not be dropped before it.
-    expect(readerKeys(off).sort()).toEqual(['readonly-role', 'readonly-schema-role-public', 'readonly-schema-role-reporting', 'usage-readonly-role']);
+    expect(readerKeys(off).sort()).toEqual([
+      'readonly-password',
+      'readonly-role',
+      'readonly-schema-role-public',
+      'readonly-schema-role-reporting',
+      'usage-readonly-role',
+    ]);
     expect(resource(off, 'readonly-schema-role-reporting')).toEqual(resource(on, 'readonly-schema-role-reporting'));
     const retired = resource(off, 'readonly-role')!;
     expect(retired.spec.forProvider.privileges.login).toBe(false);
