@@ -76,7 +76,12 @@ export interface PasswordDecision {
   rotation: string;
   /** Undefined while a derivation needs the platform key, which is not at hand. */
   password?: string;
-  source: 'secret' | 'known' | 'derived' | 'waiting';
+  /**
+   * secret, known, derived: (a), (b), (c) of the module comment; waiting: (c) without the platform
+   * key at hand; unknown: a Role of an earlier version whose password is not known yet (its
+   * connection secret not fetched yet): it is never derived anew, which would change it.
+   */
+  source: 'secret' | 'known' | 'derived' | 'waiting' | 'unknown';
 }
 
 /** The rotation a login is at: its password Secret's, else the one an earlier version put in the connection secret's name. */
@@ -114,8 +119,9 @@ export function decidePassword(
   const rotation = wanted ?? rotationInPlace(f) ?? INITIAL_ROTATION;
   if (f.secret?.rotation === rotation && f.secret.password) return { rotation, password: f.secret.password, source: 'secret' };
   const legacy = f.connectionSecretName !== undefined && !f.secret;
-  if (legacy && (rotationOfConnectionSecret(f.connectionSecretName) ?? INITIAL_ROTATION) === rotation && known) {
-    return { rotation, password: known, source: 'known' };
+  if (legacy && (rotationOfConnectionSecret(f.connectionSecretName) ?? INITIAL_ROTATION) === rotation) {
+    // Upgrading changes no password: to recover a role whose password is lost, set a later trigger.
+    return known ? { rotation, password: known, source: 'known' } : { rotation, source: 'unknown' };
   }
   if (key.state !== 'found') return { rotation, source: 'waiting' };
   if (key.key.length < MIN_KEY_BYTES) {

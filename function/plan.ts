@@ -391,6 +391,9 @@ function waiting(logins: Login[], composed: Composed[], key: PasswordKey, keyRef
     if (login.password.source === 'waiting') {
       out.push(`Secret ${login.passwordSecretNamespace}/${login.passwordSecret} (the ${what}'s password; waiting for ${keyWaitReason(key, keyRef)})`);
     }
+    if (login.password.source === 'unknown') {
+      out.push(`Secret ${login.passwordSecretNamespace}/${login.passwordSecret} (waiting for the password the ${what} has, from its connection secret)`);
+    }
     if (!composed.some((c) => c.row === 'role' && c.login === login)) {
       out.push(`Role ${login.role} (waiting for its password Secret ${login.passwordSecretNamespace}/${login.passwordSecret})`);
     }

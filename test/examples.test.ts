@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { compose } from '../function/compose.js';
 import { buildRequest, claimToXr, COMPOSITE_LABEL, compositionInput, loadYaml, observedResources, xrFor, type Obj } from '../scripts/request.js';
 import { repoPath } from './support/shared.js';
+import { platformKeySecret } from './support/cases.js';
 
 const EXAMPLES = [
   { flavour: 'claim', xr: 'examples/claim/production.yaml', observed: 'examples/claim/observed.yaml', required: 'examples/claim/required.yaml' },
@@ -30,10 +31,20 @@ function example(flavour: 'claim' | 'namespaced', file: string): { xr: Obj; inpu
   };
 }
 
-/** The first reconcile: what the function renders for the example with nothing observed. */
+/**
+ * The first reconciles: what the function renders for the example with nothing observed (given the
+ * platform key), and then with its password Secret observed, when it composes the Role too.
+ */
 function firstReconcile(flavour: 'claim' | 'namespaced', file: string) {
   const { xr, input } = example(flavour, file);
-  const rsp = compose(buildRequest(xr, input));
+  const withKey = (req: ReturnType<typeof buildRequest>) => {
+    req.requiredResources['password-key'] = { items: [{ resource: platformKeySecret(), connectionDetails: {}, ready: 0 }] } as never;
+    return req;
+  };
+  const first = compose(withKey(buildRequest(xr, input)));
+  expect(first.results, 'the example renders without a Fatal result').toEqual([]);
+  const password = first.desired!.resources.password!;
+  const rsp = compose(withKey(buildRequest(xr, input, { password: { resource: password.resource as Obj, connectionDetails: {}, ready: 0 } } as never)));
   expect(rsp.results, 'the example renders without a Fatal result').toEqual([]);
   return { xr, rsp };
 }
@@ -78,8 +89,15 @@ describe('second-reconcile examples match what the function renders', () => {
       const requirement = rsp.requirements?.resources?.['role-connection-secret'];
       expect(requirement, 'the function requires the Role connection secret').toBeDefined();
       const ref = (rsp.desired!.resources.role!.resource as Obj).spec.writeConnectionSecretToRef;
-      const [secret, ...more] = loadYaml(repoPath(e.required));
+      const [secret, key, ...more] = loadYaml(repoPath(e.required));
       expect(more).toEqual([]);
+      // And the platform's password key, which a first render (nothing observed) requires.
+      const keyRef = (input as Obj).passwords?.keySecretRef ?? {};
+      expect({ name: key!.metadata.name, namespace: key!.metadata.namespace, data: Object.keys(key!.data) }).toEqual({
+        name: keyRef.name ?? 'tenantdb-password-key',
+        namespace: keyRef.namespace ?? 'crossplane-system',
+        data: [keyRef.key ?? 'key'],
+      });
       expect({ apiVersion: secret!.apiVersion, kind: secret!.kind, name: secret!.metadata.name, namespace: secret!.metadata.namespace }).toEqual({
         apiVersion: requirement!.apiVersion,
         kind: requirement!.kind,
