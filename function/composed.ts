@@ -84,6 +84,11 @@ export const COMPOSED = {
   schema: row('Schema', (schema: string) => `schema-${schema}`, (n, schema) => childName(n.xrName, `schema-${objectSuffix(schema)}`)),
 
   role: loginRow('Role', 'role'),
+  /**
+   * The Secret holding a login Role's password (its passwordSecretRef), beside the Role's connection
+   * secret: `<xr>-password`, `<xr>-readonly-password` (function/passwords.ts).
+   */
+  password: loginRow('Secret', 'password'),
   /** The Secret apps read, in the tenant's namespace: `<name>-secret`, `<name>-readonly-secret`. */
   secret: row('Secret', (owner: LoginOwner) => `${LOGIN_PREFIX[owner]}secret`, (n, owner) => `${n.name}${SECRET_SUFFIX[owner]}-secret`),
   awsSecret: loginRow('AwsSecret', 'aws-secret'),
@@ -150,10 +155,14 @@ export function credentialKeys(owner: LoginOwner): string[] {
  * the function asks Crossplane for it.
  */
 export const LOGIN_NAMES = {
-  /** Named after the rotation: a name provider-sql has not written makes it generate a new password. */
-  roleConnectionSecret: (n: NameParts, owner: LoginOwner, rotation: string | undefined) =>
-    childName(n.xrName, `${LOGIN_PREFIX[owner]}role-connection${rotation ? `-${rotation}` : ''}`),
+  /**
+   * A new Role's connection secret. An existing Role keeps the name it has: earlier versions named
+   * it after the rotation (`…-role-connection-<stamp>`), which renaming no longer does.
+   */
+  roleConnectionSecret: (n: NameParts, owner: LoginOwner) => childName(n.xrName, `${LOGIN_PREFIX[owner]}role-connection`),
   connectionRequirement: (owner: LoginOwner) => `${LOGIN_PREFIX[owner]}role-connection-secret`,
+  /** The requirement under which the function asks Crossplane for the platform's password key. */
+  passwordKeyRequirement: 'password-key',
 } as const;
 
 /** The rotation stamp in the name of a Role's connection secret, if any. */

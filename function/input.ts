@@ -33,6 +33,10 @@ export interface FunctionInput {
   };
   allowedExtensions: string[];
   adoption: { enabled: boolean };
+  passwords: {
+    /** The platform's key for deriving passwords (function/passwords.ts); required from Crossplane only when a password is derived. */
+    keySecretRef: { name: string; namespace: string; key: string };
+  };
   secretsManager: {
     /** False on a platform without the AWS provider: its kinds cannot be composed at all there. */
     enabled: boolean;
@@ -127,6 +131,31 @@ export const inputSchema = {
         'database: enable it only while migrating, or where only platform engineers create claims.',
       properties: {
         enabled: { type: 'boolean', default: false },
+      },
+    },
+    passwords: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      description:
+        'Role passwords are derived (HMAC-SHA256) from a platform key, the role name and the rotation, so that a ' +
+        'recreated Role gets the same password and a new passwordRotationTrigger a new one. The key is a Kubernetes ' +
+        'Secret the function reads through Crossplane only when it derives a password (a new tenant, a new rotation).',
+      properties: {
+        keySecretRef: {
+          type: 'object',
+          default: {},
+          additionalProperties: false,
+          description:
+            'The Secret holding the platform key (at least 32 bytes), e.g. kubectl -n crossplane-system create secret ' +
+            'generic tenantdb-password-key --from-literal=key="$(openssl rand -base64 48)". Keep it: a lost key changes ' +
+            'nothing that exists, but the next rotation of every tenant derives from the new one.',
+          properties: {
+            name: { type: 'string', default: 'tenantdb-password-key', pattern: '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$' },
+            namespace: { type: 'string', default: 'crossplane-system', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' },
+            key: { type: 'string', default: 'key', pattern: '^[-._a-zA-Z0-9]{1,253}$' },
+          },
+        },
       },
     },
     secretsManager: {

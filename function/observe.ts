@@ -8,8 +8,9 @@
  * It never fails: a fact that is missing or malformed is simply absent.
  */
 import { getCondition, getObservedComposedResources, getRequiredResource, type RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
-import { COMPOSED, LOGIN_NAMES, readerSchemaOfKey, rotationOfConnectionSecret, type LoginOwner } from './composed.js';
+import { COMPOSED, LOGIN_NAMES, readerSchemaOfKey, type LoginOwner } from './composed.js';
 import { fromConnectionDetails, fromSecretData, type Credentials } from './credentials.js';
+import { ROTATION_ANNOTATION, type LoginPasswordFacts } from './passwords.js';
 import type { ObservedConditions } from './readiness.js';
 
 export const EXTERNAL_NAME = 'crossplane.io/external-name';
@@ -35,8 +36,14 @@ export interface Facts {
   /** The reader's schema roles that exist, by schema (they stay composed once created). */
   readerSchemaRoles: ReadonlyMap<string, ObservedResource>;
   credentials: Record<LoginOwner, FoundCredentials>;
-  /** Rotation stamps already in place: those in the names of the observed Roles' connection secrets, sorted. */
-  rotationsDone: string[];
+  /** Each login's password Secret and Role connection secret name, as observed (passwords.ts). */
+  passwords: Record<LoginOwner, LoginPasswordFacts>;
+  /**
+   * The platform's password key Secret's data (decoded), when Crossplane fetched it because the
+   * function required it: `asked` false when it was not required in this call, `data` absent when
+   * Crossplane found no such Secret.
+   */
+  passwordKey: { asked: boolean; data?: Record<string, Uint8Array> };
   /** When provider-sql last changed the tenant role's password. */
   lastPasswordChange?: string;
   /** The ARN of the tenant's AWS secret, once the AWS provider reports it. */
@@ -90,17 +97,37 @@ export function observe(req: RunFunctionRequest): Facts {
     return found;
   };
 
-  const rotationsDone = (['tenant', 'reader'] as const)
-    .map((owner) => rotationOfConnectionSecret(field(observed[COMPOSED.role.key(owner)]?.resource, 'spec', 'writeConnectionSecretToRef', 'name')))
-    .filter((s): s is string => s !== undefined)
-    .sort();
+  const passwordsOf = (owner: LoginOwner): LoginPasswordFacts => {
+    const out: LoginPasswordFacts = {};
+    const secret = observed[COMPOSED.password.key(owner)]?.resource;
+    if (secret) {
+      const data = field(secret, 'data', 'password');
+      const password = typeof data === 'string' && data !== '' ? Buffer.from(data, 'base64').toString('utf8') : undefined;
+      const rotation = text(field(secret, 'metadata', 'annotations', ROTATION_ANNOTATION));
+      out.secret = { ...(password ? { password } : {}), ...(rotation ? { rotation } : {}) };
+    }
+    const name = text(field(observed[COMPOSED.role.key(owner)]?.resource, 'spec', 'writeConnectionSecretToRef', 'name'));
+    if (name !== undefined) out.connectionSecretName = name;
+    return out;
+  };
+  const [keyItems, keyAsked] = getRequiredResource(req, LOGIN_NAMES.passwordKeyRequirement);
+  const keyData = field(keyItems[0]?.resource, 'data');
+  const passwordKey: Facts['passwordKey'] = { asked: keyAsked };
+  if (keyItems[0]?.resource) {
+    const decoded: Record<string, Uint8Array> = {};
+    if (keyData && typeof keyData === 'object') {
+      for (const [k, v] of Object.entries(keyData as Obj)) if (typeof v === 'string') decoded[k] = Buffer.from(v, 'base64');
+    }
+    passwordKey.data = decoded;
+  }
   const tenantRole = observed[COMPOSED.role.key('tenant')]?.resource;
   const awsSecret = observed[COMPOSED.awsSecret.key('tenant')]?.resource;
   const facts: Facts = {
     resources,
     readerSchemaRoles,
     credentials: { tenant: credentialsOf('tenant'), reader: credentialsOf('reader') },
-    rotationsDone,
+    passwords: { tenant: passwordsOf('tenant'), reader: passwordsOf('reader') },
+    passwordKey,
   };
   const lastPasswordChange = text(field(tenantRole, 'status', 'atProvider', 'lastPasswordChange'));
   if (lastPasswordChange !== undefined) facts.lastPasswordChange = lastPasswordChange;

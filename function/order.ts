@@ -10,7 +10,9 @@
  * So an object that has never been observed is desired only once what it
  * needs is observed and ready:
  *
- *   Role, reader Role, reader schema roles, AWS Secret, Usages of XR/claim: nothing
+ *   password Secrets, reader schema roles, AWS Secret, Usages of XR/claim: nothing
+ *   Role, reader Role             nothing here; plan.ts composes a login's Role only
+ *                                 once its password Secret is observed (passwords.ts)
  *   Database                      the tenant Role
  *   Grant, Schema                 the Database and the tenant Role
  *   Extension                     the Database
@@ -54,6 +56,7 @@ export function needs(ctx: OrderContext, item: Composed): Need[] {
     ctx.spec.schemas.includes(schema) ? [ready({ key: COMPOSED.schema.key(schema), name: COMPOSED.schema.name(n, schema), kind: 'Schema' })] : [];
 
   switch (item.row) {
+    case 'password':
     case 'role':
     case 'awsSecret':
     case 'readerSchemaRole':

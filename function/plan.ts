@@ -14,13 +14,22 @@ import { COMPOSED, credentialKeys, isUsageKey, LOGIN_NAMES, slot, type LoginOwne
 import { rdsSecretJson, type Credentials } from './credentials.js';
 import { SQL_VERSION, type Tenant, type UsageTarget } from './flavour.js';
 import type { FunctionInput } from './input.js';
+type PasswordKeyRef = FunctionInput['passwords']['keySecretRef'];
 import { fillTemplate, isIdentifier, readOnlyRoleName, readOnlySchemaRoleName, tenantIdentifier } from './naming.js';
 import type { Facts, FoundCredentials } from './observe.js';
 import { inOrder } from './order.js';
+import {
+  decidePassword,
+  INITIAL_ROTATION,
+  keyWaitReason,
+  passwordKey,
+  wantedRotation,
+  type PasswordDecision,
+  type PasswordKey,
+} from './passwords.js';
 import { readiness } from './readiness.js';
 import { fail } from './refusal.js';
 import type { DeletionPolicy, ExtensionSpec, TenantDatabaseSpec } from './spec.js';
-import { rotationStamp, stampToTime } from './time.js';
 
 /**
  * A PostgreSQL login role and everything that carries its credentials: the
@@ -34,8 +43,19 @@ export interface Login {
   role: string;
   /** Whether the role may log in; false keeps a retired reader composed but locked out. */
   canLogin: boolean;
-  /** Named after the rotation: a name provider-sql has not written makes it generate a new password. */
+  /** The Role's connection secret: the name an existing Role has, else LOGIN_NAMES.roleConnectionSecret. */
   roleConnectionSecret: string;
+  /** The Secret holding the role's password (its passwordSecretRef), and its namespace. */
+  passwordSecret: string;
+  passwordSecretNamespace: string;
+  /** The password the role is to have, and its rotation (passwords.ts). */
+  password: PasswordDecision;
+  /**
+   * The rotation of the password Secret as observed, when it holds a password: only then does
+   * the Role refer to it (provider-sql fails on a missing one, and generates a password for an
+   * empty one), and it is annotated with it, so that a new password wakes provider-sql at once.
+   */
+  observedRotation?: string;
   /** The Secret apps read. */
   secretName: string;
   /** The name of the AWS Secrets Manager secret. */
@@ -72,6 +92,7 @@ export type Reader =
 export type Composed = { slot: Slot } & (
   | { row: 'database' }
   | { row: 'role'; login: Login }
+  | { row: 'password'; login: Login; password?: string; rotation: string }
   | { row: 'grant' }
   | { row: 'extension'; extension: ExtensionSpec }
   | { row: 'schema'; schema: string }
@@ -122,6 +143,8 @@ export interface Plan {
   composed: Composed[];
   /** Objects not composed yet, and why: held back by the order of creation (order.ts), then Secrets waiting for credentials (the XR's status lists them after `composed`). */
   waiting: string[];
+  /** The rotation asked for by spec.passwordRotationTrigger, and whether some login is not at it yet. */
+  passwordRotation?: { trigger: string; pending: boolean };
   requirements: Requirement[];
   /** Protected now, as the API server sees it (see `isProtected`). */
   protected: boolean;
@@ -133,14 +156,25 @@ export function makePlan(admitted: Admitted, facts: Facts): Plan {
   const n: NameParts = tenant;
   const database = pick(facts.resources.get(COMPOSED.database.key())?.externalName, adopted.database) ?? tenantIdentifier(input.naming.databaseTemplate, namespace, name);
   const role = pick(facts.resources.get(COMPOSED.role.key('tenant'))?.externalName, adopted.role) ?? tenantIdentifier(input.naming.roleTemplate, namespace, name);
-  const rotation = plannedRotation(spec, facts);
+  const keyRef = input.passwords.keySecretRef;
+  const key = passwordKey(facts.passwordKey, keyRef);
+  const wanted = wantedRotation(spec.passwordRotationTrigger, [facts.passwords.tenant, facts.passwords.reader]);
   const login = (owner: LoginOwner, pgRole: string, canLogin: boolean): Login => {
     const found = canLogin ? chosenCredentials(facts.credentials[owner]) : undefined;
+    const f = facts.passwords[owner];
+    // A reader that may not log in keeps what it has: nothing is derived for it.
+    const password: PasswordDecision = canLogin
+      ? decidePassword(pgRole, wanted, f, found?.password, key, keyRef)
+      : { rotation: f.secret?.rotation ?? INITIAL_ROTATION, ...(f.secret?.password ? { password: f.secret.password } : {}), source: 'secret' };
     return {
       owner,
       role: pgRole,
       canLogin,
-      roleConnectionSecret: LOGIN_NAMES.roleConnectionSecret(n, owner, rotation),
+      roleConnectionSecret: f.connectionSecretName ?? LOGIN_NAMES.roleConnectionSecret(n, owner),
+      passwordSecret: COMPOSED.password.name(n, owner),
+      passwordSecretNamespace: tenant.flavour.connectionSecretNamespace(input.sql.connectionSecretNamespace),
+      password,
+      ...(f.secret?.password ? { observedRotation: f.secret.rotation ?? INITIAL_ROTATION } : {}),
       secretName: COMPOSED.secret.name(n, owner),
       awsSecretName: `${fillTemplate(input.secretsManager.nameTemplate, namespace, name)}${owner === 'reader' ? '-readonly' : ''}`,
       awsSecret: COMPOSED.awsSecret.name(n, owner),
@@ -173,16 +207,18 @@ export function makePlan(admitted: Admitted, facts: Facts): Plan {
   // Creation in order (order.ts): what is not observed yet waits for what it needs.
   const ordered = inOrder(base, all, facts);
   const logins = loginsOf(tenantLogin, reader);
+  const rotation = rotationState(spec, logins);
   return {
     ...base,
     composed: ordered.composed,
-    waiting: [...ordered.waiting, ...waiting(logins, all)],
-    requirements: requirements(base, logins, facts),
+    waiting: [...ordered.waiting, ...waiting(logins, all, key, keyRef), ...rotation.waiting],
+    ...(rotation.status ? { passwordRotation: rotation.status } : {}),
+    requirements: [...requirements(base, logins, facts), ...keyRequirement(logins, keyRef)],
     protected: isProtected(spec, all, facts),
   };
 }
 
-type PlanBase = Omit<Plan, 'composed' | 'waiting' | 'requirements' | 'protected'>;
+type PlanBase = Omit<Plan, 'composed' | 'waiting' | 'requirements' | 'protected' | 'passwordRotation'>;
 
 /** Observed external names win: a database, once created, is never renamed. */
 function pick(observed: string | undefined, adopted: string | undefined): string | undefined {
@@ -192,26 +228,6 @@ function pick(observed: string | undefined, adopted: string | undefined): string
 /** The published connection details first, then the Role's connection secret, then the Secret rendered before. */
 function chosenCredentials(found: FoundCredentials): Credentials | undefined {
   return found.published ?? found.required ?? found.rendered;
-}
-
-/**
- * The rotation the Roles' connection secrets are named after: the trigger's,
- * or, with no trigger, the one already in place (removing the trigger keeps
- * the password). A trigger earlier than a rotation already done is refused:
- * its secret name would point provider-sql back at an old secret, whose
- * password no longer works.
- */
-function plannedRotation(spec: TenantDatabaseSpec, facts: Facts): string | undefined {
-  const latest = facts.rotationsDone[facts.rotationsDone.length - 1];
-  const wanted = spec.passwordRotationTrigger ? rotationStamp(spec.passwordRotationTrigger) : undefined;
-  if (wanted && latest && wanted < latest) {
-    fail(
-      'InvalidSpec',
-      `spec.passwordRotationTrigger: ${spec.passwordRotationTrigger} is earlier than the last rotation (${stampToTime(latest)}); ` +
-        'to rotate again, set a later time',
-    );
-  }
-  return wanted ?? latest;
 }
 
 function plannedReader(
@@ -242,7 +258,7 @@ function composedObjects(plan: PlanBase, facts: Facts): Composed[] {
   const { tenant: n, spec, reader } = plan;
   const out: Composed[] = [
     { row: 'database', slot: slot(COMPOSED.database, n) },
-    { row: 'role', slot: slot(COMPOSED.role, n, 'tenant'), login: plan.tenantLogin },
+    ...loginRoleObjects(plan, plan.tenantLogin, facts),
     { row: 'grant', slot: slot(COMPOSED.grant, n) },
     ...spec.extensions.map((extension): Composed => ({ row: 'extension', slot: slot(COMPOSED.extension, n, extension.name), extension })),
     ...spec.schemas.map((schema): Composed => ({ row: 'schema', slot: slot(COMPOSED.schema, n, schema), schema })),
@@ -260,7 +276,7 @@ function composedObjects(plan: PlanBase, facts: Facts): Composed[] {
   out.push(...credentialObjects(plan, plan.tenantLogin, facts, waitForReader));
 
   if (reader.state !== 'absent') {
-    out.push({ row: 'role', slot: slot(COMPOSED.role, n, 'reader'), login: reader.login });
+    out.push(...loginRoleObjects(plan, reader.login, facts));
     if (reader.state === 'active') {
       out.push({ row: 'readerGrant', slot: slot(COMPOSED.readerGrant, n), reader: reader.login });
       for (const schemaRole of reader.schemas) {
@@ -277,7 +293,27 @@ function composedObjects(plan: PlanBase, facts: Facts): Composed[] {
     for (const schemaRole of reader.kept) out.push({ row: 'readerSchemaRole', slot: slot(COMPOSED.readerSchemaRole, n, schemaRole.schema), schemaRole });
     if (reader.state === 'active') out.push(...credentialObjects(plan, reader.login, facts, false));
   }
-  if (spec.deletionProtection) out.push(...usages(plan));
+  if (spec.deletionProtection) out.push(...usages(plan, out));
+  return out;
+}
+
+/**
+ * A login's password Secret, then its Role. The password Secret is composed
+ * once its password is known, and kept as observed while it is not (a new
+ * rotation waiting for the platform key): an observed object is never
+ * dropped. The Role is composed once its password Secret exists with a
+ * password (so provider-sql creates it with that password), and always once
+ * it exists.
+ */
+function loginRoleObjects(plan: PlanBase, login: Login, facts: Facts): Composed[] {
+  const n = plan.tenant;
+  const out: Composed[] = [];
+  const secret = slot(COMPOSED.password, n, login.owner);
+  const observed = facts.passwords[login.owner].secret;
+  const { password, rotation } = login.password.password !== undefined ? login.password : { password: observed?.password, rotation: observed?.rotation ?? INITIAL_ROTATION };
+  if (password !== undefined || observed) out.push({ row: 'password', slot: secret, login, ...(password !== undefined ? { password } : {}), rotation });
+  const role = slot(COMPOSED.role, n, login.owner);
+  if (facts.resources.has(role.key) || login.observedRotation !== undefined) out.push({ row: 'role', slot: role, login });
   return out;
 }
 
@@ -323,7 +359,7 @@ function credentialObjects(plan: PlanBase, login: Login, facts: Facts, withhold:
  * Database, the Roles, the XR and (claim flavour) the claim, while
  * spec.deletionProtection is true.
  */
-function usages(plan: PlanBase): Composed[] {
+function usages(plan: PlanBase, composed: Composed[]): Composed[] {
   const { tenant, reader } = plan;
   const { flavour, xrApiVersion, xrKind, xrName } = tenant;
   const inFlavour = (apiVersion: string, kind: string, name: string): UsageTarget => ({
@@ -338,6 +374,8 @@ function usages(plan: PlanBase): Composed[] {
     { row: 'usage', slot: slot(COMPOSED.usage, tenant, 'database'), of: inFlavour(sqlApiVersion, 'Database', COMPOSED.database.name(tenant)), what: `Database ${plan.database}` },
   ];
   for (const login of reader.state === 'absent' ? [plan.tenantLogin] : [plan.tenantLogin, reader.login]) {
+    // A Role not composed yet (waiting for its password Secret) is protected once it is.
+    if (!composed.some((c) => c.row === 'role' && c.login === login)) continue;
     const target = login.owner === 'tenant' ? 'role' : 'readonly-role';
     out.push({ row: 'usage', slot: slot(COMPOSED.usage, tenant, target), of: inFlavour(sqlApiVersion, 'Role', COMPOSED.role.name(tenant, login.owner)), what: `Role ${login.role}` });
   }
@@ -347,14 +385,23 @@ function usages(plan: PlanBase): Composed[] {
   return out;
 }
 
-/** Why each login that may log in has no Secret yet. */
-function waiting(logins: Login[], composed: Composed[]): string[] {
+/** Why each login that may log in has no Secret yet (or no Role, or no password Secret). */
+function waiting(logins: Login[], composed: Composed[], key: PasswordKey, keyRef: PasswordKeyRef): string[] {
   const out: string[] = [];
   for (const login of logins) {
-    if (!login.canLogin || composed.some((c) => c.row === 'secret' && c.login === login)) continue;
-    const why = login.credentials
-      ? "waiting for the read-only role's default privileges"
-      : `waiting for the ${login.owner === 'tenant' ? 'Role' : 'read-only Role'}'s generated password`;
+    if (!login.canLogin) continue;
+    const what = login.owner === 'tenant' ? 'Role' : 'read-only Role';
+    if (login.password.source === 'waiting') {
+      out.push(`Secret ${login.passwordSecretNamespace}/${login.passwordSecret} (the ${what}'s password; waiting for ${keyWaitReason(key, keyRef)})`);
+    }
+    if (login.password.source === 'unknown') {
+      out.push(`Secret ${login.passwordSecretNamespace}/${login.passwordSecret} (waiting for the password the ${what} has, from its connection secret)`);
+    }
+    if (!composed.some((c) => c.row === 'role' && c.login === login)) {
+      out.push(`Role ${login.role} (waiting for its password Secret ${login.passwordSecretNamespace}/${login.passwordSecret})`);
+    }
+    if (composed.some((c) => c.row === 'secret' && c.login === login)) continue;
+    const why = login.credentials ? "waiting for the read-only role's default privileges" : `waiting for the ${what}'s password`;
     out.push(`Secret ${login.secretName} (${why})`);
   }
   return out;
@@ -372,6 +419,28 @@ function requirements(plan: PlanBase, logins: Login[], facts: Facts): Requiremen
   return logins
     .filter((l) => l.canLogin && facts.resources.has(COMPOSED.role.key(l.owner)) && !facts.credentials[l.owner].published)
     .map((l) => ({ key: LOGIN_NAMES.connectionRequirement(l.owner), name: l.roleConnectionSecret, namespace }));
+}
+
+/** The platform key is asked for while a password waits for it, and in the call that derives one (so the ask repeats and the loop ends). */
+function keyRequirement(logins: Login[], keyRef: PasswordKeyRef): Requirement[] {
+  const needed = logins.some((l) => l.canLogin && (l.password.source === 'waiting' || l.password.source === 'derived'));
+  return needed ? [{ key: LOGIN_NAMES.passwordKeyRequirement, name: keyRef.name, namespace: keyRef.namespace }] : [];
+}
+
+/**
+ * Whether every login that may log in has the password planned for it: the
+ * credentials in hand (published by provider-sql, else the ones handed out)
+ * are the planned ones. A login not handed out yet has nothing to rotate.
+ */
+function rotationState(spec: TenantDatabaseSpec, logins: Login[]): { waiting: string[]; status?: { trigger: string; pending: boolean } } {
+  const trigger = spec.passwordRotationTrigger;
+  const behind = logins.filter((l) => l.canLogin && l.credentials && l.credentials.password !== l.password.password);
+  const waiting = behind.map((l) =>
+    trigger
+      ? `password rotation to ${trigger} not applied yet (role ${l.role})`
+      : `password of role ${l.role} not applied yet (Secret ${l.passwordSecretNamespace}/${l.passwordSecret})`,
+  );
+  return { waiting, ...(trigger ? { status: { trigger, pending: behind.length > 0 } } : {}) };
 }
 
 /**

@@ -11,7 +11,7 @@ import { extension } from './resources/extension.js';
 import { databaseGrant, readerDatabaseGrant, readerMembership, readerSchemaGrant } from './resources/grant.js';
 import { readerSchemaRole, role } from './resources/role.js';
 import { schema } from './resources/schema.js';
-import { awsSecretString, credentialsSecret } from './resources/secret.js';
+import { awsSecretString, credentialsSecret, passwordSecret } from './resources/secret.js';
 import { awsSecret, awsSecretVersion } from './resources/secretsmanager.js';
 import { usage } from './resources/usage.js';
 
@@ -39,6 +39,8 @@ function renderOne(plan: Plan, item: Composed): KubeObject {
       return schema(plan, item);
     case 'secret':
       return credentialsSecret(plan, item);
+    case 'password':
+      return passwordSecret(plan, item);
     case 'awsSecret':
       return awsSecret(plan, item);
     case 'awsSecretString':

@@ -78,6 +78,7 @@ function status(plan: Plan, facts: Facts, notReady: string[]): Obj {
     if (handedOut(plan.reader.login)) out.readOnlySecretName = plan.reader.login.secretName;
   }
   if (facts.lastPasswordChange !== undefined) out.passwordChangedAt = facts.lastPasswordChange;
+  if (plan.passwordRotation) out.passwordRotation = { ...plan.passwordRotation };
   if (plan.secretsManager) {
     out.awsSecretName = plan.tenantLogin.awsSecretName;
     if (facts.awsSecretArn !== undefined) out.awsSecretArn = facts.awsSecretArn;
@@ -113,10 +114,12 @@ function requirements(plan: Plan): RunFunctionResponse['requirements'] {
  */
 function redact(text: string, logins: Login[]): string {
   let out = text;
-  for (const { credentials: c } of logins) {
-    if (!c?.password) continue;
-    const forms = new Set([c.password, encodeURIComponent(c.password), Buffer.from(c.password).toString('base64')]);
-    for (const form of forms) out = out.split(form).join('[redacted]');
+  for (const { credentials: c, password: planned } of logins) {
+    for (const password of [c?.password, planned.password]) {
+      if (!password) continue;
+      const forms = new Set([password, encodeURIComponent(password), Buffer.from(password).toString('base64')]);
+      for (const form of forms) out = out.split(form).join('[redacted]');
+    }
   }
   return out;
 }

@@ -130,9 +130,10 @@ export const specSchema = {
       format: 'date-time',
       pattern: KUBERNETES_TIME,
       description:
-        'Set to a later time (RFC 3339, e.g. 2026-12-02T21:00:00Z) to have new passwords generated for the role ' +
-        '(and the read-only role); the Secrets and the AWS copies follow within a minute. Only a later time ' +
-        'rotates; an earlier one than the last rotation is refused.',
+        'Set to a later time (RFC 3339, e.g. 2026-12-02T21:00:00Z) to have new passwords set for the role ' +
+        '(and the read-only role); the Secrets and the AWS copies follow within a minute or two, and ' +
+        'status.passwordRotation.pending says when they have. Each later time rotates once (a time in the future ' +
+        'too); an earlier one than the last rotation is refused.',
     },
     readOnlyRole: {
       type: 'boolean',
@@ -187,7 +188,21 @@ export const statusSchema = {
     awsSecretArn: { type: 'string', description: 'ARN of the AWS Secrets Manager secret, once known.' },
     readOnlyRole: { type: 'string', description: 'PostgreSQL read-only login role name, when spec.readOnlyRole is true.' },
     readOnlySecretName: { type: 'string', description: 'Kubernetes Secret holding the read-only credentials, in this namespace.' },
-    passwordChangedAt: { type: 'string', description: "When provider-sql last changed the role's password (after a rotation)." },
+    passwordChangedAt: {
+      type: 'string',
+      description: "When provider-sql last generated the role's password (roles made before passwords came from a password Secret).",
+    },
+    passwordRotation: {
+      type: 'object',
+      description: 'The rotation spec.passwordRotationTrigger asks for, and whether it is still being applied.',
+      properties: {
+        trigger: { type: 'string', description: 'The spec.passwordRotationTrigger applied.' },
+        pending: {
+          type: 'boolean',
+          description: 'True while a role (or the read-only role) does not have the new password yet, or its Secret does not hold it yet.',
+        },
+      },
+    },
     protected: {
       type: 'boolean',
       description:

@@ -23,7 +23,6 @@
  * The clock is an argument: the same request at the same instant always
  * yields the same answer.
  */
-import { rotationOfConnectionSecret } from './composed.js';
 import type { FunctionInput } from './input.js';
 import type { Facts } from './observe.js';
 import type { Plan } from './plan.js';
@@ -34,9 +33,9 @@ export const PENDING_GROWTH = 1 / 4;
 
 /**
  * Why the tenant is pending, empty when it is not: the XR's list of what is
- * not ready, plus what it does not list — logins whose credentials have not
- * been observed from provider-sql yet (the Secret may still carry the old
- * password), and rotations asked for and not applied to the Role yet.
+ * not ready (rotations asked for and not applied yet among them, plan.ts),
+ * plus what it does not list — logins whose credentials have not been
+ * observed from provider-sql yet (the Secret may still carry the old password).
  */
 export function pendingReasons(plan: Plan, facts: Facts, notReady: string[]): string[] {
   const out = [...notReady];
@@ -45,8 +44,6 @@ export function pendingReasons(plan: Plan, facts: Facts, notReady: string[]): st
     if (!login.canLogin) continue;
     const found = facts.credentials[login.owner];
     if (!found.published && !found.required) out.push(`credentials of role ${login.role} not observed yet`);
-    const rotation = rotationOfConnectionSecret(login.roleConnectionSecret);
-    if (rotation !== undefined && !facts.rotationsDone.includes(rotation)) out.push(`rotation ${rotation} of role ${login.role} not applied yet`);
   }
   return out;
 }

@@ -9,6 +9,7 @@ import { compose } from '../function/compose.js';
 import { buildRequest, claimToXr, COMPOSITE_LABEL, compositionInput, loadYaml, observedResources, xrFor, type Obj } from '../scripts/request.js';
 import { Cluster } from './support/cluster.js';
 import { NOW, repoPath } from './support/shared.js';
+import { platformKeySecret } from './support/cases.js';
 
 const EXAMPLES = [
   { flavour: 'claim', xr: 'examples/claim/production.yaml', observed: 'examples/claim/observed.yaml', required: 'examples/claim/required.yaml' },
@@ -91,8 +92,15 @@ describe('second-reconcile examples match what the function renders', () => {
       const requirement = rsp.requirements?.resources?.['role-connection-secret'];
       expect(requirement, 'the function requires the Role connection secret').toBeDefined();
       const ref = (rsp.desired!.resources.role!.resource as Obj).spec.writeConnectionSecretToRef;
-      const [secret, ...more] = loadYaml(repoPath(e.required));
+      const [secret, key, ...more] = loadYaml(repoPath(e.required));
       expect(more).toEqual([]);
+      // And the platform's password key, which a first render (nothing observed) requires.
+      const keyRef = (input as Obj).passwords?.keySecretRef ?? {};
+      expect({ name: key!.metadata.name, namespace: key!.metadata.namespace, data: Object.keys(key!.data) }).toEqual({
+        name: keyRef.name ?? 'tenantdb-password-key',
+        namespace: keyRef.namespace ?? 'crossplane-system',
+        data: [keyRef.key ?? 'key'],
+      });
       expect({ apiVersion: secret!.apiVersion, kind: secret!.kind, name: secret!.metadata.name, namespace: secret!.metadata.namespace }).toEqual({
         apiVersion: requirement!.apiVersion,
         kind: requirement!.kind,

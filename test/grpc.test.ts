@@ -123,8 +123,10 @@ describe.skipIf(!present)('function over gRPC, independent proto-loader client',
   it('a. first reconcile of the claim renders every object, identical to compose() in-process', async () => {
     const { wired, local } = await roundTrip(() => request('claim'));
     const keys = Object.keys(wired.desired.resources);
-    // Created in order (function/order.ts): first what needs nothing else; the Database once its owner Role is ready.
-    expect(keys.sort()).toEqual(['aws-secret', 'role', 'usage-claim', 'usage-xr']);
+    // Created in order (function/order.ts): first what needs nothing else. The Role waits for its password
+    // Secret, whose password waits for the platform key asked for here (function/passwords.ts).
+    expect(keys.sort()).toEqual(['aws-secret', 'usage-claim', 'usage-xr']);
+    expect(Object.keys(wired.requirements?.resources ?? {})).toEqual(['password-key']);
     expectSameAsInProcess(wired, local);
     // Nothing is observed yet, so nothing can be ready.
     for (const [key, r] of Object.entries(wired.desired.resources)) expect(r.ready, `ready of ${key}`).toBe('READY_FALSE');
@@ -160,8 +162,9 @@ describe.skipIf(!present)('function over gRPC, independent proto-loader client',
       const managed = Object.entries(wired.desired.resources).filter(
         ([, r]) => r.resource.apiVersion !== 'v1' && !String(r.resource.apiVersion).startsWith('protection.crossplane.io/'),
       );
-      // Created in order (function/order.ts): the first reconcile composes the Role, the second everything the Role and Database allow.
-      expect(managed.map(([k]) => k)).toEqual(expect.arrayContaining(observed ? ['database', 'role', 'grant-database', 'schema-reporting'] : ['role']));
+      // Created in order (function/order.ts): the first reconcile composes what needs nothing (the AWS secret; the Role
+      // waits for its password Secret); the second, a tenant with everything observed, all of it.
+      expect(managed.map(([k]) => k)).toEqual(observed ? expect.arrayContaining(['database', 'role', 'grant-database', 'schema-reporting']) : ['aws-secret']);
       for (const [key, { resource }] of managed) {
         expect(String(resource.apiVersion), `apiVersion of ${key}`).toMatch(/\.m\.crossplane\.io\/v1alpha1$|\.m\.upbound\.io\/v1beta1$/);
         expect(resource.metadata?.namespace, `namespace of ${key}`).toBe('my-namespace');
@@ -250,7 +253,7 @@ describe.skipIf(!present)('function over gRPC, independent proto-loader client',
     expect(fn!.process.exitCode).toBeNull();
 
     const after = fromWireResponse(await client!.run(toWireRequest(request('claim'))));
-    expect(Object.keys(after.desired.resources)).toContain('role');
+    expect(Object.keys(after.desired.resources)).toContain('aws-secret');
     expect(after.results).toEqual([]);
   }, SERVER_TIMEOUT);
 

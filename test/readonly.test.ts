@@ -45,8 +45,8 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
     expect(external(reader)).toBe(`${tenantRole}_ro`);
     expect(reader.spec.forProvider).toEqual({
       privileges: { login: true, inherit: true, superUser: false, createDb: false, createRole: false, replication: false, bypassRls: false },
+      passwordSecretRef: expect.objectContaining({ name: resource(rsp, 'readonly-password')!.metadata.name, key: 'password' }),
     });
-    expect(reader.spec.forProvider.passwordSecretRef, 'provider-sql generates the password').toBeUndefined();
     expect(resource(rsp, 'readonly-grant-database')!.spec.forProvider).toEqual({ role: `${tenantRole}_ro`, database: db, privileges: ['CONNECT'] });
     const ORPHAN = flavour === 'claim' ? 'Orphan' : ['Observe', 'Create', 'Update', 'LateInitialize'];
     const deletion = (o: Obj) => o.spec.deletionPolicy ?? o.spec.managementPolicies;
@@ -119,7 +119,13 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
     c.xr.spec.readOnlyRole = false;
     const off = c.reconcile().response;
     // The schema roles stay too: they hold privileges in the database, so they could not be dropped before it.
-    expect(readerKeys(off).sort()).toEqual(['readonly-role', 'readonly-schema-role-public', 'readonly-schema-role-reporting', 'usage-readonly-role']);
+    expect(readerKeys(off).sort()).toEqual([
+      'readonly-password',
+      'readonly-role',
+      'readonly-schema-role-public',
+      'readonly-schema-role-reporting',
+      'usage-readonly-role',
+    ]);
     expect(resource(off, 'readonly-schema-role-reporting')).toEqual(resource(on, 'readonly-schema-role-reporting'));
     const retired = resource(off, 'readonly-role')!;
     expect(retired.spec.forProvider.privileges.login).toBe(false);

@@ -69,15 +69,19 @@ describe.concurrent('npm run render renders as crossplane render prints', () => 
         status: 'False',
         reason: 'Creating',
         lastTransitionTime: '2024-01-01T00:00:00Z',
-        // Created in order (function/order.ts): the first reconcile composes what needs nothing else.
-        message: 'Unready resources: aws-secret, role, usage-claim, and 1 more',
+        // Created in order (function/order.ts): the first reconcile composes what needs nothing else; without
+        // the platform key (no --required here) there is no password Secret yet, so no Role either.
+        message: 'Unready resources: aws-secret, usage-claim, and usage-xr',
       },
       expect.objectContaining({ type: 'Provisioned', status: 'False', reason: 'Waiting', lastTransitionTime: '2024-01-01T00:00:00Z' }),
     ]);
     // Composed resources in composition-resource-name order, with the metadata Crossplane adds.
     const names = composed.map((d) => d.metadata.annotations['crossplane.io/composition-resource-name']);
     expect(names).toEqual([...names].sort());
-    expect(byAnnotation(composed, 'role')!.metadata).toMatchObject({
+    // No Role yet: it waits for its password Secret, whose password waits for the platform key (not passed here).
+    expect(byAnnotation(composed, 'role')).toBeUndefined();
+    expect(r.stderr).toContain('called the function 2 times: it required password-key');
+    expect(byAnnotation(composed, 'aws-secret')!.metadata).toMatchObject({
       labels: { 'crossplane.io/composite': 'my-app-db-48be6', 'crossplane.io/claim-name': 'my-app-db', 'crossplane.io/claim-namespace': 'my-namespace' },
       ownerReferences: [{ apiVersion: 'tenantdb.platform.io/v1alpha1', kind: 'XTenantDatabase', name: 'my-app-db-48be6', controller: true, blockOwnerDeletion: true, uid: '' }],
     });
@@ -103,7 +107,7 @@ describe.concurrent('npm run render renders as crossplane render prints', () => 
     const r = await render('examples/claim/production.yaml', '--observed', 'examples/claim/observed.yaml');
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('the function required role-connection-secret (v1 Secret crossplane-system/my-app-db-48be6-role-connection): pass it with --required <file>');
-    expect(docs(r.stdout)[0]!.status.notReady).toContain("Secret my-app-db-secret (waiting for the Role's generated password)");
+    expect(docs(r.stdout)[0]!.status.notReady).toContain("Secret my-app-db-secret (waiting for the Role's password)");
   });
 
   it('namespaced flavour by --flavour or by the Composition: the same output, and stderr says how to pick the other (reason: the kind alone cannot tell a namespaced XR from a claim)', async () => {

@@ -14,7 +14,7 @@ import { compose } from '../function/compose.js';
 import { EXTERNAL_NAME } from '../function/observe.js';
 import { specSchema } from '../function/spec.js';
 import { tenantIdentifier } from '../function/naming.js';
-import { requestFor, SECOND_RECONCILE } from './support/cases.js';
+import { platformKeySecret, requestFor, SECOND_RECONCILE } from './support/cases.js';
 import { CrdValidator } from './support/crds.js';
 import { CRDS, NOW, requireShared } from './support/shared.js';
 
@@ -167,13 +167,14 @@ describe.skipIf(!haveCrds)('fuzzing (property-based)', () => {
   it(`renders valid objects or fails cleanly for ${FUZZ_RUNS} random specs, inputs and names`, () => {
     // The Role and the Database exist already, so that every kind is rendered (objects are created in order: function/order.ts).
     const base = {
-      claim: requestFor({ flavour: 'claim', xr: 'examples/claim/production.yaml', observedReady: ['role', 'database'] }),
-      namespaced: requestFor({ flavour: 'namespaced', xr: 'examples/namespaced/tenantdatabase.yaml', observedReady: ['role', 'database'] }),
+      claim: requestFor({ flavour: 'claim', xr: 'examples/claim/production.yaml', passwordSecrets: ['tenant'], observedReady: ['role', 'database'] }),
+      namespaced: requestFor({ flavour: 'namespaced', xr: 'examples/namespaced/tenantdatabase.yaml', passwordSecrets: ['tenant'], observedReady: ['role', 'database'] }),
     };
     let rendered = 0;
     fc.assert(
       fc.property(fc.constantFrom('claim', 'namespaced') as fc.Arbitrary<'claim' | 'namespaced'>, specArb, inputArb, nameArb, (flavour, spec, inputPatch, name) => {
         const req = structuredClone(base[flavour]);
+        req.requiredResources = { 'password-key': { items: [{ resource: platformKeySecret(), connectionDetails: {}, ready: 0 }] } } as never;
         const xr = xrOf(req);
         xr.spec = spec;
         if (flavour === 'namespaced') xr.metadata.name = name;
@@ -196,7 +197,8 @@ describe.skipIf(!haveCrds)('fuzzing (property-based)', () => {
         }
         rendered += 1;
         const desired = rsp.desired!.resources;
-        expect(desired.database && desired.role).toBeTruthy();
+        // The Role comes once its password Secret is observed (function/passwords.ts); the password Secret at once, given the key.
+        expect(desired.database && (desired.role || desired.password)).toBeTruthy();
         for (const r of Object.values(desired)) expect(crds!.errors(r.resource!)).toEqual([]);
       }),
       { numRuns: FUZZ_RUNS, seed: Number(process.env.FUZZ_SEED ?? 20261125) },
@@ -258,18 +260,21 @@ describe('no data-holding resource ever disappears', () => {
         let names: { database?: string; role?: string } = {};
         for (const [spec, databaseTemplate] of steps) {
           const req = structuredClone(base);
+          req.requiredResources = { 'password-key': { items: [{ resource: platformKeySecret(), connectionDetails: {}, ready: 0 }] } } as never;
           req.observed = structuredClone(observed);
           req.observed!.composite!.resource!.spec = spec;
           req.input = { ...req.input, naming: { databaseTemplate, roleTemplate: databaseTemplate } };
           const rsp = compose(req, NOW);
           expect(fatalOf(rsp)).toBeUndefined();
           const desired = rsp.desired!.resources;
-          // Created in order (function/order.ts); once created, always desired again.
-          expect(desired.role, 'role is always desired').toBeDefined();
-          for (const key of ['database', 'grant-database']) if (key in observed!.resources) expect(desired[key], `${key} is always desired once it exists`).toBeDefined();
+          // Created in order (function/order.ts; the Role once its password Secret exists, function/passwords.ts);
+          // once created, always desired again.
+          expect(desired.password, 'the password Secret is always desired').toBeDefined();
+          if (observed!.resources.password) expect(desired.role, 'the Role is desired once its password Secret exists').toBeDefined();
+          for (const key of ['role', 'database', 'grant-database']) if (key in observed!.resources) expect(desired[key], `${key} is always desired once it exists`).toBeDefined();
           const now = {
             database: desired.database?.resource!.metadata.annotations[EXTERNAL_NAME] ?? names.database,
-            role: desired.role!.resource!.metadata.annotations[EXTERNAL_NAME],
+            role: desired.role?.resource!.metadata.annotations[EXTERNAL_NAME] ?? names.role,
           };
           if (names.role) expect(now.role).toBe(names.role);
           if (names.database) expect(now.database).toBe(names.database);

@@ -8,10 +8,19 @@ import { compose } from '../function/compose.js';
 import { parseInput } from '../function/input.js';
 import { requestFor, type Case } from './support/cases.js';
 import { NOW } from './support/shared.js';
+import { ROTATION_ANNOTATION } from '../function/passwords.js';
 
 type Obj = Record<string, any>;
 const CLAIM = { flavour: 'claim' as const, xr: 'examples/claim/production.yaml' };
 const SETTLED = { ...CLAIM, observed: 'examples/claim/observed.yaml', connectionSecrets: 'examples/claim/required.yaml' };
+function passwordSecret(base64Password: string): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'my-app-db-48be6-password', namespace: 'crossplane-system', annotations: { [ROTATION_ANNOTATION]: 'initial' } },
+    data: { password: base64Password },
+  };
+}
 /** Every composed resource observed and ready, the Role's password published: nothing pending. */
 const ALL_READY: Pick<Case, 'flavour' | 'xr' | 'observed' | 'connectionSecrets' | 'observedPatch'> = {
   ...SETTLED,
@@ -19,6 +28,8 @@ const ALL_READY: Pick<Case, 'flavour' | 'xr' | 'observed' | 'connectionSecrets' 
     secret: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'my-app-db-secret' } },
     'aws-secret-string': { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'my-app-db-secretsmanager' } },
     'aws-secret-version': { status: { conditions: [{ type: 'Ready', status: 'True' }] } },
+    // The Role's password Secret (function/passwords.ts), holding the password the Role published.
+    password: passwordSecret('ZXhhbXBsZS1nZW5lcmF0ZWQtcEBzcy93b3Jk'),
   },
 };
 
@@ -69,7 +80,7 @@ describe('response TTL (defaults: pending 5 s to 60 s, ready 600 s)', () => {
     const b64 = (v: string) => Buffer.from(v).toString('base64');
     const data = { username: b64('u'), password: b64('p'), endpoint: b64('h'), port: b64('5432') };
     const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'my-app-db-secret' }, data };
-    const rsp = compose(requestFor({ ...ALL_READY, connectionSecrets: undefined, observedPatch: { ...ALL_READY.observedPatch, secret } }), NOW);
+    const rsp = compose(requestFor({ ...ALL_READY, connectionSecrets: undefined, observedPatch: { ...ALL_READY.observedPatch, secret, password: passwordSecret(b64('p')) } }), NOW);
     expect(rsp.results).toEqual([]);
     expect(rsp.requirements?.resources, 'the function asks for the Role connection secret').toHaveProperty('role-connection-secret');
     expect(rsp.desired!.composite!.resource!.status.notReady).toEqual([]);

@@ -24,7 +24,7 @@ import { Status, type RunFunctionRequest, type RunFunctionResponse } from '@cros
 import { compose } from '../function/compose.js';
 import { FIXTURES, fixtureRequest } from '../bench/requests.js';
 import { loadYaml, observedResources } from '../scripts/request.js';
-import { requestFor } from './support/cases.js';
+import { platformKeySecret, requestFor } from './support/cases.js';
 import { NOW, repoPath, requireShared } from './support/shared.js';
 
 type Obj = Record<string, any>;
@@ -32,6 +32,7 @@ type Flavour = 'claim' | 'namespaced';
 
 /** What each composed object needs to exist and be ready before its create can succeed. */
 function needsOf(key: string): string[] {
+  if (key === 'role') return ['password']; // CREATE ROLE … PASSWORD from its password Secret (passwordSecretRef)
   if (key === 'database') return ['role']; // CREATE DATABASE … OWNER <role>
   if (key === 'grant-database') return ['database', 'role'];
   if (key.startsWith('extension-') || key.startsWith('schema-')) return ['database'];
@@ -43,7 +44,6 @@ function needsOf(key: string): string[] {
 }
 
 const ENDPOINT = 'aurora.example.internal';
-const PASSWORD = 'walkthrough-generated-password';
 const STEP_MS = 3_000;
 
 interface Step {
@@ -76,11 +76,15 @@ class Tenant {
             : [{ type: 'Ready', status: 'False', reason: 'Creating' }, { type: 'Synced', status: 'False', reason: 'ReconcileError', message: 'create failed' }],
         };
       }
+      // provider-sql publishes the password it set: the one in the Role's password Secret.
       const published = key === 'role' && ready;
-      const details = published ? { username: resource.metadata.annotations['crossplane.io/external-name'], password: PASSWORD, endpoint: ENDPOINT, port: '5432' } : {};
+      const password = Buffer.from(String(this.observed.password?.data?.password ?? ''), 'base64').toString();
+      const details = published ? { username: resource.metadata.annotations['crossplane.io/external-name'], password, endpoint: ENDPOINT, port: '5432' } : {};
       resources[key] = { resource, connectionDetails: Object.fromEntries(Object.entries(details).map(([k, v]) => [k, Buffer.from(v)])), ready: 0 };
     }
     (req.observed as Obj).resources = resources;
+    // The platform key, as Crossplane's requirements loop hands it over when the function asks for it.
+    req.requiredResources = { ...req.requiredResources, 'password-key': { items: [{ resource: platformKeySecret(), connectionDetails: {}, ready: 0 }] } } as never;
     return req;
   }
 
@@ -128,16 +132,16 @@ function churn(steps: Step[]): Record<string, number> {
 }
 
 /**
- * The budget, first request to all ready (five reconciles: the Role, AWS secret and XR/claim Usages;
- * the Database; the Grant and the Database's Usage and the Secrets; the AWS SecretVersion; all
+ * The budget, first request to all ready (six reconciles: the Role's password Secret, AWS secret and
+ * XR/claim Usages; the Role; the Database; the Grant and the Database's Usage and the Secrets; the AWS SecretVersion; all
  * ready): every composed resource is desired with one content only (created once, never
  * rewritten), and the XR's status changes once per step, each time because something it names
  * changed.
  */
-const ONCE_EACH = { 'aws-secret': 1, 'aws-secret-string': 1, 'aws-secret-version': 1, database: 1, 'grant-database': 1, role: 1, secret: 1, 'usage-database': 1, 'usage-role': 1, 'usage-xr': 1 };
+const ONCE_EACH = { password: 1, 'aws-secret': 1, 'aws-secret-string': 1, 'aws-secret-version': 1, database: 1, 'grant-database': 1, role: 1, secret: 1, 'usage-database': 1, 'usage-role': 1, 'usage-xr': 1 };
 const BUDGET: Record<Flavour, { steps: number; churn: Record<string, number> }> = {
-  claim: { steps: 5, churn: { 'XR status': 5, ...ONCE_EACH, 'usage-claim': 1 } },
-  namespaced: { steps: 5, churn: { 'XR status': 5, ...ONCE_EACH } },
+  claim: { steps: 6, churn: { 'XR status': 6, ...ONCE_EACH, 'usage-claim': 1 } },
+  namespaced: { steps: 6, churn: { 'XR status': 6, ...ONCE_EACH } },
 };
 
 describe('walkthrough: first request to all ready, as Crossplane v2.2.4 would send it', () => {
@@ -220,7 +224,8 @@ describe('upgrade safety', () => {
       const rsp = compose(requestFor({ flavour, xr: TODAY[flavour].xr, observed: `examples/${flavour}/observed.yaml`, connectionSecrets: `examples/${flavour}/required.yaml`, observedPatch: Object.fromEntries(Object.entries(observed).map(([k, o]) => [k, o.resource])) }), NOW);
       expect(rsp.results).toEqual([]);
       const desired = rsp.desired!.resources;
-      expect(Object.keys(desired).sort()).toEqual(TODAY[flavour].keys);
+      // Plus the Role's password Secret, pinned to the password the Role has (function/passwords.ts).
+      expect(Object.keys(desired).sort()).toEqual([...TODAY[flavour].keys, 'password'].sort());
       for (const [key, o] of Object.entries(observed)) {
         const d = desired[key]!.resource as Obj;
         const r = o.resource as Obj;

@@ -55,6 +55,7 @@ export function sqlManaged(plan: Plan, o: Omit<ManagedOptions, 'group' | 'versio
     kind: o.kind,
     name: o.name,
     externalName: o.externalName,
+    annotations: o.annotations,
     forProvider: o.forProvider,
     policy: o.policy,
     providerConfigRef: plan.input.sql.providerConfigRef,

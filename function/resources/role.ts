@@ -4,14 +4,19 @@
  * manual ALTER ROLE that provider-sql reconciles away) can leave a tenant with
  * more than LOGIN.
  *
- * There is no passwordSecretRef: provider-sql generates the password and
- * publishes it, with username, endpoint and port, to the connection secret.
- * That secret is named after the rotation trigger; a name provider-sql has not
- * written yet is a missing secret, which provider-sql v0.16.0 answers with a
- * new password (SPEC, measured) — its own passwordRotationTrigger does nothing
- * for a role created with a generated password, and is not used.
+ * The password comes from the login's password Secret (passwordSecretRef,
+ * function/passwords.ts), once that Secret exists: provider-sql v0.16.0 sets
+ * it at CREATE ROLE, and whenever it differs from the password in the Role's
+ * connection secret (a rotation, a lost connection secret) runs ALTER ROLE and
+ * publishes username, password, endpoint and port again. The Role carries the
+ * password Secret's rotation as an annotation: a changed object is reconciled
+ * at once, where a changed Secret alone waits for provider-sql's poll.
+ * provider-sql's own passwordRotationTrigger is not used (it plays no part
+ * with passwordSecretRef). A Role made by an earlier version without a
+ * password Secret keeps its generated password until the Secret exists.
  */
 import type { Composed, Plan } from '../plan.js';
+import { ROTATION_ANNOTATION } from '../passwords.js';
 import { sqlManaged, type KubeObject } from './managed.js';
 
 /** LOGIN as given, and every elevated attribute false, spelt out. */
@@ -26,10 +31,15 @@ export function role(plan: Plan, { slot, login }: Composed & { row: 'role' }): K
   };
   // The tenant's limit is for the tenant's connections; readers (BI tools) are not counted against it.
   if (login.owner === 'tenant') forProvider.connectionLimit = spec.connectionLimit;
+  const rotation = login.observedRotation;
+  if (rotation !== undefined) {
+    forProvider.passwordSecretRef = tenant.flavour.secretKeyRef(login.passwordSecret, 'password', login.passwordSecretNamespace);
+  }
   return sqlManaged(plan, {
     kind: 'Role',
     name: slot.name,
     externalName: login.role,
+    ...(rotation !== undefined ? { annotations: { [ROTATION_ANNOTATION]: rotation } } : {}),
     forProvider,
     policy: plan.policies.role,
     extraSpec: { writeConnectionSecretToRef: tenant.flavour.connectionSecretRef(login.roleConnectionSecret, input.sql.connectionSecretNamespace) },

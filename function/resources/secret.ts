@@ -16,6 +16,7 @@
 import { jdbcUrl, postgresUri } from '../credentials.js';
 import type { Composed, Plan } from '../plan.js';
 import type { KubeObject } from './managed.js';
+import { ROTATION_ANNOTATION } from '../passwords.js';
 
 export const AWS_SECRET_STRING_KEY = 'secretString';
 
@@ -23,7 +24,7 @@ function b64(value: string): string {
   return Buffer.from(value, 'utf8').toString('base64');
 }
 
-function kubeSecret(plan: Plan, name: string, data: Record<string, string>): KubeObject {
+function kubeSecret(plan: Plan, name: string, data: Record<string, string>, namespace = plan.tenant.namespace, annotations?: Record<string, string>): KubeObject {
   const encoded: Record<string, string> = {};
   for (const [key, value] of Object.entries(data)) encoded[key] = b64(value);
   return {
@@ -31,12 +32,22 @@ function kubeSecret(plan: Plan, name: string, data: Record<string, string>): Kub
     kind: 'Secret',
     metadata: {
       name,
-      namespace: plan.tenant.namespace,
+      namespace,
+      ...(annotations ? { annotations } : {}),
       labels: { 'app.kubernetes.io/managed-by': 'crossplane', 'tenantdb.platform.io/tenant': 'true' },
     },
     type: 'Opaque',
     data: encoded,
   };
+}
+
+/**
+ * A login Role's password (its passwordSecretRef), beside the Role's connection
+ * secret, annotated with the rotation it belongs to (function/passwords.ts).
+ * Kept as observed (even without a password) while a new one waits for the platform key.
+ */
+export function passwordSecret(plan: Plan, { slot, login, password, rotation }: Composed & { row: 'password' }): KubeObject {
+  return kubeSecret(plan, slot.name, password !== undefined ? { password } : {}, login.passwordSecretNamespace, { [ROTATION_ANNOTATION]: rotation });
 }
 
 export function credentialsSecret(plan: Plan, { slot, credentials: c }: Composed & { row: 'secret' }): KubeObject {

@@ -13,7 +13,11 @@
  *   (a watch event), until it settles, retrying failures as its controllers
  *   do; `poll()` is its periodic reconcile of every object. Crossplane passes
  *   each Role the connection details provider-sql wrote for it;
- * - every other object (Secrets, Usages, AWS objects) is simply accepted;
+ * - every other object (Secrets, Usages, AWS objects) is simply accepted; the
+ *   v1 Secrets are what provider-sql's kube client reads (a Role's password
+ *   Secret), as is the platform's password key (PLATFORM_KEY);
+ * - a deleted Role MR takes its connection secret with it (owner references:
+ *   Kubernetes' garbage collector, no call to provider-sql);
  * - deleting the claim deletes every composed resource, unless a Usage
  *   protects it.
  *
@@ -25,7 +29,7 @@
  */
 import { afterAll, beforeAll } from 'vitest';
 import { Severity, Status, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
-import { merge, requestFor } from '../support/cases.js';
+import { merge, PLATFORM_KEY, requestFor } from '../support/cases.js';
 import { crossplaneCalls } from '../support/cluster.js';
 import { PostgresServer, type Login } from './postgres.js';
 import { connectionSecretKey, isSqlManaged, ProviderSql, SqlError, type AdminConnection, type Obj } from './provider-sql.js';
@@ -56,7 +60,9 @@ export function throwawayServer(use: (server: PostgresServer, provider: Provider
   let server: PostgresServer | undefined;
   beforeAll(async () => {
     server = await PostgresServer.start();
-    use(server, new ProviderSql(adminConnection(server)));
+    const provider = new ProviderSql(adminConnection(server));
+    provider.kubeSecrets.set('crossplane-system/tenantdb-password-key', { key: PLATFORM_KEY });
+    use(server, provider);
   });
   afterAll(() => server?.stop());
 }
@@ -98,7 +104,7 @@ export class Tenant {
 
   /** One reconcile of the XR: compose, then apply. Throws on a Fatal answer. */
   reconcile(): RunFunctionResponse {
-    const calls = crossplaneCalls((required) => this.request(required), (key) => this.provider.connectionSecrets.get(key));
+    const calls = crossplaneCalls((required) => this.request(required), (key) => this.provider.secret(key));
     const response = calls[calls.length - 1]!;
     const fatal = response.results?.find((r) => r.severity === Severity.SEVERITY_FATAL);
     if (fatal) throw new Error(`the function refused: ${fatal.message}`);
@@ -169,16 +175,37 @@ export class Tenant {
     const gone = Object.keys(this.composed).filter((key) => !(key in desired));
     const stuck = this.deleteObjects(gone);
     if (Object.keys(stuck).length) throw new Error(`objects no longer desired could not be deleted: ${JSON.stringify(stuck)}`);
+    this.applyObjects(desired);
+  }
+
+  /** Create or update objects (server-side apply), and let provider-sql reconcile the SQL ones that changed or are not ready. */
+  private applyObjects(desired: Record<string, Obj>): void {
     const changed: string[] = [];
     for (const [key, object] of Object.entries(desired)) {
       const before = this.composed[key];
       // Other controllers' objects are taken as ready; a v1 Secret has no status at all.
       const status = isSqlManaged(object) ? before?.status : object.kind === 'Secret' ? undefined : { conditions: READY };
       const ready = before?.status?.conditions?.some((c: Obj) => c.type === 'Ready' && c.status === 'True');
-      if (isSqlManaged(object) && (!ready || JSON.stringify(before?.spec) !== JSON.stringify(object.spec))) changed.push(key);
+      // Any change to the object (its annotations too) is a watch event for its controller.
+      const watched = (o: Obj | undefined) => JSON.stringify([o?.metadata?.annotations, o?.spec]);
+      if (isSqlManaged(object) && (!ready || watched(before) !== watched(object))) changed.push(key);
       this.composed[key] = { ...structuredClone(object), ...(status ? { status } : {}) };
+      if (isKubeSecret(object)) this.provider.kubeSecrets.set(`${object.metadata.namespace}/${object.metadata.name}`, decoded(object));
     }
     this.reconcileSql(changed);
+  }
+
+  /**
+   * Objects of an earlier answer applied again (a reconcile that was in flight when the claim was
+   * deleted, a restore from a backup): created as they were then, reconciled by provider-sql.
+   */
+  reapply(response: RunFunctionResponse, keys: string[]): void {
+    this.applyObjects(Object.fromEntries(keys.map((k) => [k, response.desired!.resources[k]!.resource as Obj])));
+  }
+
+  /** Composed resources deleted by hand (kubectl delete), as Crossplane and provider-sql process it; returns what stays stuck. */
+  deleteComposed(keys: string[]): Record<string, string> {
+    return this.deleteObjects(keys);
   }
 
   /** provider-sql's periodic reconcile (its poll interval) of every SQL object. */
@@ -224,13 +251,21 @@ export class Tenant {
   /** Deleted composed resources: provider-sql retries each until done; returns the ones that stay, with their error. */
   private deleteObjects(keys: string[]): Record<string, string> {
     const pending = keys.filter((key) => isSqlManaged(this.composed[key]!)).sort((a, b) => rank(this.composed[b]!) - rank(this.composed[a]!) || a.localeCompare(b));
-    for (const key of keys) if (!pending.includes(key)) delete this.composed[key];
+    for (const key of keys) {
+      if (pending.includes(key)) continue;
+      const object = this.composed[key]!;
+      if (isKubeSecret(object)) this.provider.kubeSecrets.delete(`${object.metadata.namespace}/${object.metadata.name}`);
+      delete this.composed[key];
+    }
     const stuck: Record<string, string> = {};
     for (let progress = true; progress && pending.length > 0; ) {
       progress = false;
       for (const key of [...pending]) {
         try {
           if (this.provider.reconcileDeletion(this.composed[key]!)) {
+            // The MR's connection secret goes with it (garbage collection: provider-sql is not asked).
+            const secret = connectionSecretKey(this.composed[key]!);
+            if (secret) this.provider.connectionSecrets.delete(secret);
             delete this.composed[key];
             delete stuck[key];
             pending.splice(pending.indexOf(key), 1);
@@ -246,6 +281,14 @@ export class Tenant {
     }
     return stuck;
   }
+}
+
+function isKubeSecret(object: Obj): boolean {
+  return object.apiVersion === 'v1' && object.kind === 'Secret';
+}
+
+function decoded(secret: Obj): Record<string, string> {
+  return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]));
 }
 
 /** The real examples of both flavours, each renamed to a tenant of its own so that tenants never share a database. */

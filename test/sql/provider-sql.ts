@@ -93,7 +93,7 @@ interface Handler {
 
 /** The forProvider fields each kind may carry; anything else is a translation this file does not have. */
 const MODELLED: Record<string, string[]> = {
-  Role: ['privileges', 'connectionLimit'],
+  Role: ['privileges', 'connectionLimit', 'passwordSecretRef', 'passwordRotationTrigger'],
   Database: ['owner', 'encoding', 'lcCollate', 'lcCType', 'template', 'connectionLimit'],
   Grant: ['role', 'database', 'schema', 'privileges', 'revokePublicOnDb', 'memberOf'],
   Schema: ['database', 'role', 'revokePublicOnSchema', 'dropBehavior'],
@@ -121,6 +121,10 @@ export interface Pass {
  */
 export class ProviderSql {
   readonly connectionSecrets = new Map<string, ConnectionDetails>();
+  /** Every other Secret in the cluster (the function's password Secrets, the platform key), by namespace/name, decoded. */
+  readonly kubeSecrets = new Map<string, Record<string, string>>();
+  /** The controller's clock (metav1.Now), for status.atProvider.lastPasswordChange: one second later on every reading. */
+  private now = Date.UTC(2026, 11, 4, 15, 0, 0);
   /** Every statement executed, in order (passwords masked): for failure messages and the report. */
   readonly log: string[] = [];
   private readonly handlers: Record<string, Handler>;
@@ -142,6 +146,16 @@ export class ProviderSql {
     const unknown = Object.keys(mr.spec?.forProvider ?? {}).filter((f) => !MODELLED[mr.kind]!.includes(f));
     if (unknown.length) throw new Error(`provider-sql translation: ${mr.kind}.spec.forProvider.${unknown.join(', ')} is not modelled`);
     return h;
+  }
+
+  /** A Secret as the controller's kube client gets it: connection secrets and every other one. */
+  secret(key: string): Record<string, string> | undefined {
+    return this.connectionSecrets.get(key) ?? this.kubeSecrets.get(key);
+  }
+
+  private clock(): string {
+    this.now += 1000;
+    return new Date(this.now).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
 
   // --- the statements, one handler per kind -------------------------------------------------------
@@ -193,11 +207,35 @@ export class ProviderSql {
         connectionLimit: Number(limit),
       };
     };
-    // The password reset on a missing connection secret is SPEC's measurement of v0.16.0 ("How real
-    // Crossplane v2.2.4 and provider-sql v0.16.0 behave", password rotation), not read from source.
-    const passwordLost = (mr: Obj) => {
+    /**
+     * getPassword (role/utils.go, commit 0c815b2) and shouldResetPassword. With passwordSecretRef: a Get
+     * of that Secret (an error fails Observe, Create and Update alike: nothing changes), its data[key] is
+     * the password, "changed" when it is not empty and differs from the password in the Role's connection
+     * secret (NotFound counts as empty). Without: a reset when passwordRotationTrigger is set and
+     * lastPasswordChange is unset or earlier than it; and, as SPEC measured v0.16.0 ("Measured
+     * 2026-12-04"), when the connection secret is missing or holds no password while lastPasswordChange
+     * is unset — and only then. Each reset sets lastPasswordChange to now.
+     */
+    const getPassword = (mr: Obj): { password: string; changed: boolean; reset: boolean } => {
+      const ref = mr.spec.forProvider.passwordSecretRef;
       const key = connectionSecretKey(mr);
-      return key !== undefined && !this.connectionSecrets.get(key)?.password;
+      if (ref) {
+        const where = `${ref.namespace ?? mr.metadata?.namespace ?? ''}/${ref.name}`;
+        const secret = this.secret(where);
+        if (!secret) throw new SqlError(`cannot get password secret: Secret "${ref.name}" not found`);
+        const password = secret[ref.key] ?? '';
+        if (!key) return { password, changed: false, reset: false };
+        return { password, changed: password !== '' && password !== (this.connectionSecrets.get(key)?.password ?? ''), reset: false };
+      }
+      const last = mr.status?.atProvider?.lastPasswordChange as string | undefined;
+      const trigger = mr.spec.forProvider.passwordRotationTrigger as string | undefined;
+      const reset = trigger !== undefined
+        ? last === undefined || Date.parse(trigger) > Date.parse(last)
+        : last === undefined && key !== undefined && !this.connectionSecrets.get(key)?.password;
+      return { password: '', changed: reset, reset };
+    };
+    const passwordChanged = (mr: Obj, reset: boolean) => {
+      if (reset) mr.status = { ...mr.status, atProvider: { ...mr.status?.atProvider, lastPasswordChange: this.clock() } };
     };
     // postgresql.GetConnectionDetails (username, password, endpoint, port), which Crossplane writes to the connection secret.
     const publish = (mr: Obj, password: string) => {
@@ -212,19 +250,22 @@ export class ProviderSql {
         const want = mr.spec.forProvider;
         // Unset fields are late-initialized to the observed pointers, and so compare equal; set ones never do.
         const setFields = CLAUSES.some(([f]) => typeof want.privileges?.[f] === 'boolean') || want.connectionLimit !== undefined;
-        return { exists: true, upToDate: !setFields && !passwordLost(mr) };
+        return { exists: true, upToDate: !setFields && !getPassword(mr).changed };
       },
       create: (mr) => {
         const name = quoteIdentifier(externalName(mr));
-        const password = generatePassword(); // no passwordSecretRef: provider-sql generates one
+        // The password Secret's, or (none, or empty) a generated one; Create sets no lastPasswordChange (SPEC).
+        const password = getPassword(mr).password || generatePassword();
         this.exec(this.db.defaultDatabase, `CREATE ROLE ${name} PASSWORD ${quoteLiteral(password)} ${clauses(mr.spec.forProvider.privileges ?? {}).join(' ')}`, password);
         publish(mr, password);
       },
       update: (mr) => {
         const name = quoteIdentifier(externalName(mr));
-        if (passwordLost(mr)) {
-          const password = generatePassword();
+        const got = getPassword(mr);
+        if (got.changed) {
+          const password = got.password || generatePassword();
           this.exec(this.db.defaultDatabase, `ALTER ROLE ${name} PASSWORD ${quoteLiteral(password)}`, password);
+          passwordChanged(mr, got.reset);
           publish(mr, password);
         }
         // changedPrivs: only the clauses that differ from what Observe found.

@@ -15,6 +15,8 @@ const READY = [
   { type: 'Ready', status: 'True', reason: 'Available' },
   { type: 'Synced', status: 'True', reason: 'ReconcileSuccess' },
 ];
+import { childName } from '../../function/naming.js';
+import { ROTATION_ANNOTATION } from '../../function/passwords.js';
 
 export interface Case {
   file: string;
@@ -42,6 +44,13 @@ export interface Case {
    * function/order.ts, holds an object back until what it needs is ready).
    */
   observedReady?: string[];
+  /**
+   * Logins whose password Secret is observed (as the function composes it, rotation "initial",
+   * password PASSWORD_IN_SECRET): the function then composes their Role (function/passwords.ts).
+   */
+  passwordSecrets?: ('tenant' | 'reader')[];
+  /** The platform's password key Secret, as Crossplane fetches it for the requirement "password-key". */
+  passwordKey?: boolean;
   expect: {
     fatal?: string;
     /** The class of a refusal: the reason of its Warning result and Provisioned condition. */
@@ -108,7 +117,29 @@ export const SECOND_RECONCILE = {
   namespaced: { observed: 'examples/namespaced/observed.yaml', connectionSecrets: 'examples/namespaced/required.yaml' },
 } as const;
 
-type RequestParts = 'flavour' | 'xr' | 'patch' | 'xrPatch' | 'input' | 'observed' | 'connectionSecrets' | 'observedPatch' | 'observedReady' | 'required';
+type RequestParts =
+  | 'flavour'
+  | 'xr'
+  | 'patch'
+  | 'xrPatch'
+  | 'input'
+  | 'observed'
+  | 'connectionSecrets'
+  | 'observedPatch'
+  | 'observedReady'
+  | 'required'
+  | 'passwordSecrets'
+  | 'passwordKey';
+
+/** The password in the observed password Secrets of `passwordSecrets`. */
+export const PASSWORD_IN_SECRET = 'password-from-the-password-secret';
+/** The platform key of `passwordKey` (48 bytes), as in examples/claim/required.yaml. */
+export const PLATFORM_KEY = 'example-platform-key-for-tests-only-0123456789ab';
+
+/** The platform key Secret, as Crossplane hands it over. */
+export function platformKeySecret(name = 'tenantdb-password-key', namespace = 'crossplane-system', key = 'key', value = PLATFORM_KEY): Obj {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, data: { [key]: Buffer.from(value).toString('base64') } };
+}
 
 export function requestFor(c: Pick<Case, RequestParts>): RunFunctionRequest {
   const [doc] = loadYaml(repoPath(c.xr));
@@ -122,12 +153,29 @@ export function requestFor(c: Pick<Case, RequestParts>): RunFunctionRequest {
     else observed[key] = { resource: merge(observed[key]?.resource ?? {}, patch) as Obj, connectionDetails: observed[key]?.connectionDetails ?? {}, ready: 0 };
   }
   const xr = merge(xrFor(patched, c.flavour), c.xrPatch ?? {}) as Obj;
+  for (const owner of c.passwordSecrets ?? []) {
+    const prefix = owner === 'reader' ? 'readonly-' : '';
+    const namespace = c.flavour === 'claim' ? (input.sql?.connectionSecretNamespace ?? 'crossplane-system') : xr.metadata.namespace;
+    const resource = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: childName(xr.metadata.name, `${prefix}password`),
+        namespace,
+        annotations: { 'crossplane.io/composition-resource-name': `${prefix}password`, [ROTATION_ANNOTATION]: 'initial' },
+      },
+      type: 'Opaque',
+      data: { password: Buffer.from(PASSWORD_IN_SECRET).toString('base64') },
+    };
+    observed[`${prefix}password`] = { resource, connectionDetails: {}, ready: 0 };
+  }
   for (const key of c.observedReady ?? []) {
     const desired = compose(buildRequest(xr, input, observed), NOW).desired?.resources?.[key]?.resource;
     if (!desired) throw new Error(`observedReady: ${key} is not desired once ${Object.keys(observed).join(', ') || 'nothing'} is observed`);
     observed[key] = { resource: { ...structuredClone(desired), status: { conditions: READY } }, connectionDetails: {}, ready: 0 };
   }
   const req = buildRequest(xr, input, observed);
+  if (c.passwordKey) req.requiredResources['password-key'] = { items: [{ resource: platformKeySecret(), connectionDetails: {}, ready: 0 }] } as never;
   for (const [key, items] of Object.entries(c.required ?? {})) {
     req.requiredResources[key] = { items: items.map((resource) => ({ resource, connectionDetails: {}, ready: 0 })) };
   }

@@ -9,10 +9,15 @@
  *   resources when the answer carries requirements;
  * - a Fatal answer changes nothing; otherwise the desired objects become the
  *   observed ones (ready), and objects no longer desired are deleted;
- * - provider-sql writes a Role's generated password to the connection secret
- *   its writeConnectionSecretToRef names, and generates a new one (setting
- *   status.atProvider.lastPasswordChange) whenever that secret does not exist
- *   yet; the role's previous password stops working;
+ * - provider-sql v0.16.0's password rules (test/sql/provider-sql.ts has them
+ *   in full): a Role with passwordSecretRef takes the password from that
+ *   Secret (an observed composed Secret; none yet: nothing happens), whenever
+ *   it is not empty and differs from the one in the Role's connection secret,
+ *   and publishes it there; a Role without one gets a generated password when
+ *   its connection secret is missing, but only while
+ *   status.atProvider.lastPasswordChange is unset (which that sets); the
+ *   role's previous password stops working;
+ * - the platform's password key Secret exists (PLATFORM_KEY), unless removed;
  * - Crossplane passes each observed Role the connection details of the secret
  *   its observed writeConnectionSecretToRef names.
  *
@@ -22,6 +27,7 @@
 import { Severity, type Resource, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { compose } from '../../function/compose.js';
 import { NOW } from './shared.js';
+import { PLATFORM_KEY } from './cases.js';
 
 type Obj = Record<string, any>;
 
@@ -49,7 +55,9 @@ export class Cluster {
   constructor(
     public xr: Obj,
     private readonly input: Obj,
-  ) {}
+  ) {
+    this.secrets.set(PLATFORM_KEY_AT, { key: PLATFORM_KEY });
+  }
 
   request(required: Record<string, Obj[]> = {}): RunFunctionRequest {
     const resources: Record<string, Resource> = {};
@@ -121,7 +129,19 @@ export class Cluster {
     const ref = role.spec?.writeConnectionSecretToRef ?? {};
     const where = `${ref.namespace ?? role.metadata?.namespace ?? ''}/${ref.name}`;
     const name = role.metadata?.annotations?.['crossplane.io/external-name'];
-    if (this.secrets.has(where)) return;
+    const own = role.spec?.forProvider?.passwordSecretRef;
+    if (own) {
+      const secret = Object.values(this.observed).find(
+        (o) => o.apiVersion === 'v1' && o.kind === 'Secret' && o.metadata?.name === own.name && (o.metadata?.namespace ?? '') === (own.namespace ?? role.metadata?.namespace ?? ''),
+      );
+      if (!secret) return; // cannot get password secret: nothing changes
+      const password = Buffer.from(String(secret.data?.[own.key] ?? ''), 'base64').toString('utf8');
+      if (password === '' || password === this.secrets.get(where)?.password) return;
+      this.passwords.set(name, password);
+      this.secrets.set(where, { username: name, password, endpoint: ENDPOINT, port: '5432' });
+      return;
+    }
+    if (this.secrets.get(where)?.password || role.status?.atProvider?.lastPasswordChange) return;
     this.generated += 1;
     this.clock += 60_000;
     const password = `generated-${this.generated}`;
@@ -137,6 +157,9 @@ export class Cluster {
     return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v)]));
   }
 }
+
+/** Where the platform's password key Secret is (the function input's default). */
+export const PLATFORM_KEY_AT = 'crossplane-system/tenantdb-password-key';
 
 function encode(data: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
