@@ -83,7 +83,7 @@ function rank(object: Obj): number {
   return ranks[object.kind] ?? 6;
 }
 
-const MAX_RECONCILES = 8;
+const MAX_RECONCILES = 12;
 
 export class Tenant {
   /** Composed resources as Crossplane observes them, by composed-resource name. */
@@ -184,7 +184,7 @@ export class Tenant {
     for (const [key, object] of Object.entries(desired)) {
       const before = this.composed[key];
       // Other controllers' objects are taken as ready; a v1 Secret has no status at all.
-      const status = isSqlManaged(object) ? before?.status : object.kind === 'Secret' ? undefined : { conditions: READY };
+      const status = isSqlManaged(object) ? before?.status : isKubeSecret(object) ? undefined : { conditions: READY };
       const ready = before?.status?.conditions?.some((c: Obj) => c.type === 'Ready' && c.status === 'True');
       // Any change to the object (its annotations too) is a watch event for its controller.
       const watched = (o: Obj | undefined) => JSON.stringify([o?.metadata?.annotations, o?.spec]);
