@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Status, Target } from '@crossplane-org/function-sdk-typescript';
 import { compose } from '../function/compose.js';
-import { requestFor } from './support/cases.js';
+import { requestFor } from '../scripts/shared/examples.js';
 import { repoPath } from './support/shared.js';
 
 /** The slice of fengari's API this test uses (the module shim). */

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compose } from '../function/compose.js';
-import { buildRequest, claimToXr, COMPOSITE_LABEL, compositionInput, loadYaml, observedResources, xrFor, type Obj } from '../scripts/request.js';
+import { buildRequest, claimToXr, COMPOSITE_LABEL, compositionInput, loadYaml, observedResources, xrFor, type Obj } from '../scripts/shared/request.js';
 import { repoPath } from './support/shared.js';
 
 const EXAMPLES = [

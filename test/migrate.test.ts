@@ -1,6 +1,6 @@
 /**
  * `npm run migrate`: Helm chart values (tenantDatabases:) to TenantDatabase
- * claims. Every case runs the compiled CLI (dist/scripts/migrate.js, built by
+ * claims. Every case runs the compiled CLI (dist/scripts/migrate/main.js, built by
  * `pretest`) in a fresh temporary directory, as a platform engineer would,
  * and every claim it produces must be valid against the XRD schema. One case
  * runs the real `npm run migrate` from outside the package.
@@ -14,7 +14,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { closed, newAjv } from './support/crds.js';
 import { repoPath } from './support/shared.js';
 
-const CLI = repoPath('dist/scripts/migrate.js');
+const CLI = repoPath('dist/scripts/migrate/main.js');
 const PROTECTED = { 'argocd.argoproj.io/sync-options': 'Delete=false,Prune=false' };
 
 /** The example from the Helm chart's documentation. */

@@ -15,8 +15,8 @@ import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { FunctionRunnerServiceService, RunFunctionRequest, RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { allIdentical, describeLoad, identicalUnderLoad, referenceAnswer } from '../bench/identical.js';
-import { MAIN, connect, startFunction } from '../scripts/client.js';
-import { requestFor, SECOND_RECONCILE } from './support/cases.js';
+import { MAIN, connect, startFunction } from '../scripts/shared/client.js';
+import { requestFor, SECOND_RECONCILE } from '../scripts/shared/examples.js';
 
 type RunningFunction = Awaited<ReturnType<typeof startFunction>>;
 

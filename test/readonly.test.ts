@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { compose } from '../function/compose.js';
 import { isReadOnlyRoleShape, MAX_IDENTIFIER_BYTES, readOnlyRoleName, readOnlySchemaRoleName, tenantIdentifier } from '../function/naming.js';
-import { requestFor } from './support/cases.js';
+import { requestFor } from '../scripts/shared/examples.js';
 import { Cluster, secretValue } from './support/cluster.js';
 import { CrdValidator } from './support/crds.js';
 import { CRDS, requireShared } from './support/shared.js';

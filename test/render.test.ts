@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
-import { loadYaml, type Obj } from '../scripts/request.js';
+import { loadYaml, type Obj } from '../scripts/shared/request.js';
 import { repoPath } from './support/shared.js';
 
-const RENDER = repoPath('dist/scripts/render.js');
+const RENDER = repoPath('dist/scripts/render/main.js');
 const TMP = mkdtempSync(join(tmpdir(), 'tenantdb-render-'));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 

@@ -14,7 +14,7 @@ import { compose } from '../function/compose.js';
 import { EXTERNAL_NAME } from '../function/plan.js';
 import { specSchema } from '../function/spec.js';
 import { tenantIdentifier } from '../function/naming.js';
-import { requestFor, SECOND_RECONCILE } from './support/cases.js';
+import { requestFor, SECOND_RECONCILE } from '../scripts/shared/examples.js';
 import { CrdValidator } from './support/crds.js';
 import { CRDS, requireShared } from './support/shared.js';
 

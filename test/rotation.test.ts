@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
-import { requestFor } from './support/cases.js';
+import { requestFor } from '../scripts/shared/examples.js';
 import { Cluster, secretValue } from './support/cluster.js';
 import { SECRET_STRING_CHECKSUM } from '../function/resources/secretsmanager.js';
 

@@ -25,7 +25,7 @@
  */
 import { afterAll, beforeAll } from 'vitest';
 import { Severity, Status, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
-import { merge, requestFor } from '../support/cases.js';
+import { merge, requestFor } from '../../scripts/shared/examples.js';
 import { crossplaneCalls } from '../support/cluster.js';
 import { PostgresServer, type Login } from './postgres.js';
 import { connectionSecretKey, isSqlManaged, ProviderSql, SqlError, type AdminConnection, type Obj } from './provider-sql.js';

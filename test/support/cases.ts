@@ -6,29 +6,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
-import { buildRequest, compositionInput, loadYaml, observedResources, xrFor, type Obj } from '../../scripts/request.js';
+import type { RequestParts } from '../../scripts/shared/examples.js';
+import type { Obj } from '../../scripts/shared/request.js';
 import { repoPath } from './shared.js';
 
-export interface Case {
+/** A case: the request's parts (scripts/shared/examples.ts), why it exists, and what must come out. */
+export interface Case extends RequestParts {
   file: string;
   reason: string;
-  flavour: 'claim' | 'namespaced';
-  xr: string;
-  patch?: Obj;
-  /** Patch applied to the XR after Crossplane built it from the claim. */
-  xrPatch?: Obj;
-  input?: Obj;
-  observed?: string;
-  /**
-   * Secrets the observed resources write (the Role's connection secret): real
-   * Crossplane passes their data as the observed resources' connection details.
-   */
-  connectionSecrets?: string;
-  /** Resources Crossplane fetched because the function required them, by requirement name. */
-  required?: Record<string, Obj[]>;
-  /** Patches applied to observed composed resources, by composition resource name. */
-  observedPatch?: Obj;
   expect: {
     fatal?: string;
     /** The class of a refusal: the reason of its Warning result and Provisioned condition. */
@@ -39,21 +24,6 @@ export interface Case {
     condition?: Obj;
     requirements?: Obj;
   };
-}
-
-/** Objects merge key by key, arrays and scalars replace, null removes. */
-export function merge(base: unknown, patch: unknown): unknown {
-  if (patch === null) return undefined;
-  if (typeof patch !== 'object' || Array.isArray(patch) || typeof base !== 'object' || base === null || Array.isArray(base)) {
-    return structuredClone(patch);
-  }
-  const out: Obj = { ...(base as Obj) };
-  for (const [k, v] of Object.entries(patch as Obj)) {
-    const merged = merge(out[k], v);
-    if (merged === undefined) delete out[k];
-    else out[k] = merged;
-  }
-  return out;
 }
 
 /** Paths where `actual` differs from the partial `expected`; empty when it matches. */
@@ -79,33 +49,3 @@ export function loadCases(dir = repoPath('test/cases')): Case[] {
     .map((file) => ({ flavour: 'claim', ...parse(readFileSync(join(dir, file), 'utf8')), file }) as Case);
 }
 
-/**
- * The examples' second reconcile as real Crossplane v2.2.4 sends it: every
- * composed object of the first reconcile observed, the Role carrying its
- * connection details (read from the Role's connection secret).
- */
-export const SECOND_RECONCILE = {
-  claim: { observed: 'examples/claim/observed.yaml', connectionSecrets: 'examples/claim/required.yaml' },
-  namespaced: { observed: 'examples/namespaced/observed.yaml', connectionSecrets: 'examples/namespaced/required.yaml' },
-} as const;
-
-type RequestParts = 'flavour' | 'xr' | 'patch' | 'xrPatch' | 'input' | 'observed' | 'connectionSecrets' | 'observedPatch' | 'required';
-
-export function requestFor(c: Pick<Case, RequestParts>): RunFunctionRequest {
-  const [doc] = loadYaml(repoPath(c.xr));
-  const patched = merge(doc, c.patch ?? {}) as Obj;
-  const [composition] = loadYaml(repoPath(`compositions/${c.flavour}.yaml`));
-  const input = merge(compositionInput(composition!), c.input ?? {}) as Obj;
-  const secrets = c.connectionSecrets ? loadYaml(repoPath(c.connectionSecrets)) : [];
-  const observed = c.observed ? observedResources(loadYaml(repoPath(c.observed)), secrets) : {};
-  for (const [key, patch] of Object.entries(c.observedPatch ?? {})) {
-    if (patch === null) delete observed[key];
-    else observed[key] = { resource: merge(observed[key]?.resource ?? {}, patch) as Obj, connectionDetails: observed[key]?.connectionDetails ?? {}, ready: 0 };
-  }
-  const xr = merge(xrFor(patched, c.flavour), c.xrPatch ?? {}) as Obj;
-  const req = buildRequest(xr, input, observed);
-  for (const [key, items] of Object.entries(c.required ?? {})) {
-    req.requiredResources[key] = { items: items.map((resource) => ({ resource, connectionDetails: {}, ready: 0 })) };
-  }
-  return req;
-}

@@ -13,13 +13,13 @@
  * plausible-looking answer.
  */
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Severity, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
-import { API_VERSION, CLAIM_KIND, XR_KIND_CLAIM_FLAVOUR } from '../function/flavour.js';
-import { connect, startFunction } from './client.js';
-import { MAX_REQUIREMENTS_ITERATIONS, runWithRequirements } from './requirements-loop.js';
-import { userDirectory } from './user-paths.js';
+import { API_VERSION, CLAIM_KIND, XR_KIND_CLAIM_FLAVOUR } from '../../function/flavour.js';
+import { connect, startFunction } from '../shared/client.js';
+import { MAX_REQUIREMENTS_ITERATIONS, runWithRequirements } from '../shared/requirements-loop.js';
+import { repoPath } from '../shared/paths.js';
+import { userDirectory } from '../shared/user-paths.js';
 import {
   buildRequest,
   claimToXr,
@@ -29,7 +29,7 @@ import {
   observedResources,
   requiredFor,
   type Obj,
-} from './request.js';
+} from '../shared/request.js';
 import {
   checkObserved,
   checkRequired,
@@ -41,8 +41,8 @@ import {
   UsageError,
   xrNameOfObserved,
   type Flavour,
-} from './render-input.js';
-import { fatalError, renderedComposed, renderedXr, yamlStream } from './render-output.js';
+} from './input.js';
+import { fatalError, renderedComposed, renderedXr, yamlStream } from './output.js';
 import { undefinedFields, type ObjectRole } from './spec-check.js';
 
 const USAGE = `usage: npm run render -- <file.yaml> [flags]
@@ -74,8 +74,6 @@ Exit status: 0 rendered; 1 the function returned a Fatal result (reported as
 crossplane render reports it), an input file was refused, or rendering failed;
 2 usage error (unknown flag, no or several files, a bad --flavour, or flags that
 contradict each other or the file).`;
-
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Paths are the user's: relative to where they ran `npm run render` (npm itself runs scripts from the package root). */
 function userPath(path: string): string {
@@ -180,7 +178,7 @@ function readInputs(file: string, values: Values): Inputs {
   const given = values.composition === undefined ? undefined : readComposition(userPath(values.composition), values.composition);
   const { flavour, because } = chooseFlavour(doc.kind, values.flavour, given && { kind: given.spec?.compositeTypeRef?.kind, shown: values.composition! });
   const compositionShown = values.composition ?? `compositions/${flavour}.yaml`;
-  const composition = given ?? readComposition(resolve(REPO, compositionShown), compositionShown);
+  const composition = given ?? readComposition(repoPath(compositionShown), compositionShown);
   const typeRef = composition.spec?.compositeTypeRef?.apiVersion;
   if (typeRef !== API_VERSION) {
     throw new UsageError(`${compositionShown}: composition's compositeTypeRef.apiVersion (${typeRef}) does not match XR's apiVersion (${API_VERSION})`);

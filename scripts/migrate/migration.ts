@@ -9,7 +9,7 @@
  * produces a complete, reviewable set of claims or nothing at all.
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify } from 'yaml';
-import { closest } from './typos.js';
+import { closest } from '../shared/typos.js';
 
 export type Flavour = 'claim' | 'namespaced';
 export type DeletionPolicy = 'Orphan' | 'Delete';

@@ -24,9 +24,9 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { checkFunctionPackage, PackageError, planPackages, type PackagePlan } from './package-staging.js';
+import { REPO_ROOT } from '../shared/paths.js';
+import { checkFunctionPackage, PackageError, planPackages, type PackagePlan } from './staging.js';
 
 const USAGE =
   'usage: npm run package -- [--out DIR] [--runtime-image IMAGE | --runtime-image-tarball FILE] [--function-package REPOSITORY]';
@@ -42,8 +42,7 @@ build/packages) and runs \`crossplane xpkg build\` on each when the CLI is on PA
                                  configurations depend on it and call the Function it becomes
 See README.md, "Building and installing the packages".
 `;
-/** The repository root: dist/scripts/package.js is two levels below it. */
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const REPO = REPO_ROOT;
 const DEFAULT_OUT = join(REPO, 'build', 'packages');
 
 class UsageError extends Error {}

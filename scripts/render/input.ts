@@ -11,8 +11,8 @@ import {
   CLAIM_NAMESPACE_LABEL,
   XR_KIND_CLAIM_FLAVOUR,
   XR_KIND_NAMESPACED,
-} from '../function/flavour.js';
-import { COMPOSITE_LABEL, COMPOSITION_RESOURCE_NAME, describe, loadYaml, type Obj } from './request.js';
+} from '../../function/flavour.js';
+import { COMPOSITE_LABEL, COMPOSITION_RESOURCE_NAME, describe, loadYaml, type Obj } from '../shared/request.js';
 
 export type Flavour = 'claim' | 'namespaced';
 

@@ -7,10 +7,10 @@
  * The schema is function/spec.ts's specSchema, from which both XRDs are
  * generated, plus the spec fields Crossplane itself adds to claims and XRs.
  */
-import { specSchema } from '../function/spec.js';
+import { specSchema } from '../../function/spec.js';
 import { CLAIM_SPEC, LEGACY_XR_SPEC, V2_XR_SPEC } from './crossplane-fields.js';
-import type { Obj } from './request.js';
-import { closest } from './typos.js';
+import type { Obj } from '../shared/request.js';
+import { closest } from '../shared/typos.js';
 
 /** What the object is to the API server, which decides the fields Crossplane adds. */
 export type ObjectRole = 'claim' | 'legacy-xr' | 'namespaced-xr';

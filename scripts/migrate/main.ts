@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { migrate, type Flavour, type InputFile, type OutputFile } from './migration.js';
-import { userDirectory } from './user-paths.js';
+import { userDirectory } from '../shared/user-paths.js';
 
 const USAGE = 'usage: npm run migrate -- [--out DIR] [--dry-run] [--flavour claim|namespaced] [--keep-names] [--force] <values.yaml | dir>...';
 const DEFAULT_OUT = 'claims';
