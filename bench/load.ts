@@ -22,9 +22,10 @@ const RawClientCtor = grpc.makeGenericClientConstructor(RAW_SERVICE, 'FunctionRu
 type Callback = (err: grpc.ServiceError | null, rsp: Buffer) => void;
 
 export interface RawClient {
-  call(payload: Buffer, cb: Callback): void;
-  run(payload: Buffer): Promise<Buffer>;
-  close(): void;
+  // Properties, not methods: callers pass client.run on as a function (it does not use `this`).
+  call: (payload: Buffer, cb: Callback) => void;
+  run: (payload: Buffer) => Promise<Buffer>;
+  close: () => void;
 }
 
 export function rawClient(address: string): RawClient {

@@ -24,8 +24,9 @@ const logger = pino({
 
 const runner = new FunctionRunner(
   {
-    async RunFunction(req: RunFunctionRequest) {
-      return to(req);
+    // The SDK's handler returns a promise; the floor has its answer at once.
+    RunFunction(req: RunFunctionRequest) {
+      return Promise.resolve(to(req));
     },
   },
   logger,

@@ -23,7 +23,7 @@ if (!values.request) {
   process.stderr.write('replay: --request typical|observed|fixture:<file> is required\n');
   process.exit(2);
 }
-const address = values.address!;
+const address = values.address;
 
 // Decoded from the same bytes the client sends, as the server of ours would see them.
 const answer = compose(wire(namedRequest(values.request)).req);
@@ -41,8 +41,9 @@ const logger = pino({
 
 const runner = new FunctionRunner(
   {
-    async RunFunction() {
-      return answer;
+    // The SDK's handler returns a promise; the answer was computed at start.
+    RunFunction() {
+      return Promise.resolve(answer);
     },
   },
   logger,

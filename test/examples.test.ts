@@ -48,7 +48,7 @@ describe('second-reconcile examples match what the function renders', () => {
       expect(observed.length).toBeGreaterThan(0);
       for (const o of observed) {
         const key = o.metadata.annotations['crossplane.io/composition-resource-name'];
-        const d = desired[key]?.resource as Obj | undefined;
+        const d = desired[key]?.resource;
         expect(d, `${key} is rendered by the function`).toBeDefined();
         expect({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace }, key).toEqual({
           apiVersion: d!.apiVersion,

@@ -216,10 +216,10 @@ describe.skipIf(!present)('function over gRPC, independent proto-loader client',
   // reason: a corrupt message must be answered with a gRPC error, not hang Crossplane's call or take the server down.
   it('f. malformed protobuf bytes get a gRPC error, and the server keeps serving', async () => {
     const started = Date.now();
-    const error = (await client!.runRaw(Buffer.from([0xff, 0xff, 0xff]), 5_000).then(
+    const error = await client!.runRaw(Buffer.from([0xff, 0xff, 0xff]), 5_000).then<undefined, grpc.ServiceError>(
       () => undefined,
       (e: grpc.ServiceError) => e,
-    )) as grpc.ServiceError | undefined;
+    );
     expect(error, 'a malformed request must fail').toBeDefined();
     expect(error!.code).not.toBe(grpc.status.OK);
     expect(error!.code, `should be answered, not time out (${error!.details})`).not.toBe(grpc.status.DEADLINE_EXCEEDED);

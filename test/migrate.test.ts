@@ -424,7 +424,7 @@ function claimErrors(doc: any): string[] {
   if (!/^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/.test(name)) errors.push(`bad name ${name}`);
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) errors.push(`bad namespace ${namespace}`);
   if (Object.keys(rest).length) errors.push(`unexpected metadata ${Object.keys(rest).join()}`);
-  for (const v of Object.values(annotations ?? {})) if (typeof v !== 'string') errors.push(`annotation value ${v} is not a string`);
+  for (const v of Object.values(annotations ?? {})) if (typeof v !== 'string') errors.push(`annotation value ${JSON.stringify(v)} is not a string`);
   if (Object.keys(doc.spec ?? {}).sort().join() !== 'dbDeletionPolicy,deletionProtection,roleDeletionPolicy') errors.push('the three settings must be explicit');
   return errors;
 }

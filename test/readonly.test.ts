@@ -24,7 +24,7 @@ function cluster(flavour: 'claim' | 'namespaced', spec: Obj = {}): Cluster {
   const req = requestFor({ flavour, xr: XR[flavour], patch: { spec } });
   return new Cluster(req.observed!.composite!.resource as Obj, req.input as Obj);
 }
-const resource = (rsp: RunFunctionResponse, key: string) => rsp.desired!.resources[key]?.resource as Obj | undefined;
+const resource = (rsp: RunFunctionResponse, key: string) => rsp.desired!.resources[key]?.resource;
 const keys = (rsp: RunFunctionResponse) => Object.keys(rsp.desired!.resources);
 const readerKeys = (rsp: RunFunctionResponse) => keys(rsp).filter((k) => k.includes('readonly'));
 const external = (o: Obj | undefined) => o?.metadata?.annotations?.['crossplane.io/external-name'];

@@ -76,7 +76,7 @@ describe('malformed requests', () => {
       mutate: (r) => {
         const root: Record<string, unknown> = {};
         let node = root;
-        for (let i = 0; i < 50_000; i++) node = (node.x = {}) as Record<string, unknown>;
+        for (let i = 0; i < 50_000; i++) node = (node.x = {});
         xrOf(r).spec.secretsManager = root;
       },
     },
@@ -103,7 +103,7 @@ describe('malformed requests', () => {
     const req = claimRequest();
     let node: Record<string, unknown> = {};
     const root = node;
-    for (let i = 0; i < 20_000; i++) node = (node.x = {}) as Record<string, unknown>;
+    for (let i = 0; i < 20_000; i++) node = (node.x = {});
     req.desired!.resources.other = { resource: root, connectionDetails: {}, ready: 0 };
     expectRefused(req, 'desired.resources["other"]');
   });
@@ -168,7 +168,7 @@ describe.skipIf(!haveCrds)('fuzzing (property-based)', () => {
     const base = { claim: claimRequest(), namespaced: namespacedRequest() };
     let rendered = 0;
     fc.assert(
-      fc.property(fc.constantFrom('claim', 'namespaced') as fc.Arbitrary<'claim' | 'namespaced'>, specArb, inputArb, nameArb, (flavour, spec, inputPatch, name) => {
+      fc.property(fc.constantFrom<'claim' | 'namespaced'>('claim', 'namespaced'), specArb, inputArb, nameArb, (flavour, spec, inputPatch, name) => {
         const req = structuredClone(base[flavour]);
         const xr = xrOf(req);
         xr.spec = spec;

@@ -76,7 +76,7 @@ function options(argv: string[]): Options | undefined {
   const v = parsed.values;
   if (v.help) return undefined;
   for (const flag of ['out', 'runtime-image', 'runtime-image-tarball', 'function-package'] as const) {
-    if (v[flag] !== undefined && v[flag]!.trim() === '') throw new UsageError(`--${flag} must not be empty`);
+    if (v[flag] !== undefined && v[flag].trim() === '') throw new UsageError(`--${flag} must not be empty`);
   }
   if (v['runtime-image'] !== undefined && v['runtime-image-tarball'] !== undefined) {
     throw new UsageError('give --runtime-image or --runtime-image-tarball, not both');
@@ -208,6 +208,6 @@ try {
 } catch (error) {
   const usage = error instanceof UsageError ? `\n${USAGE}` : '';
   const known = error instanceof UsageError || error instanceof PackageError || error instanceof BuildError;
-  process.stderr.write(`package: ${known ? (error as Error).message : (error as Error).stack}${usage}\n`);
+  process.stderr.write(`package: ${known ? (error).message : (error as Error).stack}${usage}\n`);
   process.exitCode = error instanceof UsageError ? 2 : 1;
 }

@@ -97,7 +97,7 @@ function parse(argv: string[]) {
     });
   } catch (error) {
     // Node's message goes on to explain '--' for positionals; its first sentence says it all.
-    throw new UsageError((error as Error).message.split('. ')[0]!);
+    throw new UsageError((error as Error).message.split('. ')[0]);
   }
 }
 

@@ -89,7 +89,7 @@ function firstNAndSomeMore(names: string[]): string {
 
 /** The desired composed resources as render prints them, in composition resource name order. */
 export function renderedComposed(xr: Obj, rsp: RunFunctionResponse, observed: ObservedMap): Obj[] {
-  return (Object.entries(rsp.desired?.resources ?? {}) as [string, Resource][])
+  return Object.entries<Resource>(rsp.desired?.resources ?? {})
     .sort(([a], [b]) => byteOrder(a, b))
     .map(([name, r]) => withComposedMetadata(structuredClone(r.resource ?? {}), xr, name, observed[name]?.resource));
 }

@@ -61,7 +61,7 @@ export function recordedReconciles(flavour: Flavour): RecordedReconcile[] {
     if (!current) throw new Error(`${path}: a call with required resources without a first call of ${id} before it`);
     current.files.push(f);
     for (const resources of Object.values(fixtureRequest(path).requiredResources ?? {})) {
-      for (const item of resources?.items ?? []) if (item.resource) current.cluster.push(item.resource as Obj);
+      for (const item of resources?.items ?? []) if (item.resource) current.cluster.push(item.resource);
     }
   }
   return out.map(({ id: _id, ...r }) => r);

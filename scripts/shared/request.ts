@@ -185,7 +185,7 @@ export function buildRequest(xr: Obj, input: Obj, observed: ObservedMap = {}): R
     credentials: {},
     requiredResources: {},
     requiredSchemas: {},
-  } as unknown as RunFunctionRequest;
+  };
 }
 
 /**

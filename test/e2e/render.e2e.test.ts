@@ -379,13 +379,13 @@ describe.skipIf(!run)('kube-apiserver accepts everything function-tenantdatabase
               const rsp = response();
               const fatal = rsp.results.filter((r) => r.severity === Severity.SEVERITY_FATAL).map((r) => r.message);
               expect(fatal).toEqual([]);
-              const desired = Object.entries(rsp.desired?.resources ?? {}) as [string, Resource][];
+              const desired = Object.entries<Resource>(rsp.desired?.resources ?? {});
               expect(desired.length).toBeGreaterThan(0);
               if (verbose) console.info(`${s.name}, ${title}: ${desired.map(([n]) => n).join(', ')}`);
 
               const problems: string[] = [];
               for (const [name, res] of desired) {
-                const obj = structuredClone(res.resource ?? {}) as Obj;
+                const obj = structuredClone<Obj>(res.resource ?? {});
                 const what = `${name} (${describeObj(obj)})`;
                 let namespaced: boolean;
                 try {
