@@ -332,6 +332,19 @@ const cases: Case[] = [
     writesNothing: true,
   },
   {
+    reason: '--keep-names refuses what the function would refuse to adopt (reserved names, read-only role shapes), given or derived: such a claim would only fail on the cluster',
+    files: { 'values.yaml': 'tenantDatabases:\n  - {name: a, namespace: ns, databaseName: rdsadmin, roleName: app_ro}\n  - {name: postgres, namespace: ns}\n' },
+    args: ['--keep-names', 'values.yaml'],
+    code: 1,
+    problems: [
+      'values.yaml: tenantDatabases[0].databaseName: "rdsadmin" is reserved (the server\'s own databases and the cloud provider\'s roles) and cannot be adopted',
+      'values.yaml: tenantDatabases[0].roleName: "app_ro" ends like the names of read-only roles (_ro, or _s and 8 hex characters), which cannot be adopted',
+      'values.yaml: tenantDatabases[1].databaseName: is not set and the name the Helm chart derived from name: "postgres" is reserved (the server\'s own databases and the cloud provider\'s roles) and cannot be adopted',
+      'values.yaml: tenantDatabases[1].roleName: is not set and the name the Helm chart derived from name: "postgres" is reserved (the server\'s own databases and the cloud provider\'s roles) and cannot be adopted',
+    ],
+    writesNothing: true,
+  },
+  {
     reason: '--keep-names refuses two claims adopting the same database (one tenant would get another one\'s data)',
     files: { 'values.yaml': 'tenantDatabases:\n  - {name: app-db, namespace: a}\n  - {name: app-db, namespace: b}\n' },
     args: ['--keep-names', 'values.yaml'],
