@@ -21,6 +21,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { XR_KIND_NAMESPACED } from '../../function/flavour.js';
 import { migrate, type InputFile, type OutputFile } from './migration.js';
 import { userDirectory } from '../shared/user-paths.js';
 
@@ -171,7 +172,7 @@ function main(): number {
       mkdirSync(dirname(t.absolute), { recursive: true });
       writeFileSync(t.absolute, t.content);
     }
-    process.stdout.write(summary(planned, out, flavour === 'claim' ? 'claim' : 'TenantDatabase'));
+    process.stdout.write(summary(planned, out, flavour === 'claim' ? 'claim' : XR_KIND_NAMESPACED));
   }
   if (!keepNames) {
     process.stderr.write(

@@ -20,7 +20,7 @@ import {
   isReservedName,
   MAX_LABEL_VALUE,
 } from '../../function/naming.js';
-import { DELETION_POLICIES, type DeletionPolicy } from '../../function/spec.js';
+import { DELETION_POLICIES, specSchema, type DeletionPolicy } from '../../function/spec.js';
 import { closest } from '../shared/typos.js';
 
 export type Flavour = 'claim' | 'namespaced';
@@ -237,11 +237,11 @@ function parseEntry(raw: unknown, source: Source, options: MigrateOptions, probl
     problem('namespace', `${JSON.stringify(namespace)} is not a Kubernetes namespace name (RFC 1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)`);
   } else claimed.namespace = namespace;
 
-  const deletionProtection = raw.deletionProtection ?? true;
+  const deletionProtection = raw.deletionProtection ?? specSchema.properties.deletionProtection.default;
   if (typeof deletionProtection !== 'boolean') problem('deletionProtection', `must be a boolean (true or false), got ${describe(raw.deletionProtection)}`);
 
   const policy = (key: 'roleDeletionPolicy' | 'dbDeletionPolicy'): DeletionPolicy => {
-    const value = raw[key] ?? 'Orphan';
+    const value = raw[key] ?? specSchema.properties[key].default;
     if (typeof value !== 'string') problem(key, `must be a string, one of ${DELETION_POLICIES.join(', ')}; got ${describe(raw[key])}`);
     else if (!(DELETION_POLICIES as readonly string[]).includes(value)) problem(key, `must be one of ${DELETION_POLICIES.join(', ')}; got ${JSON.stringify(value)}`);
     return value as DeletionPolicy;

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { Capability, type RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
-import { API_VERSION, CLAIM_NAME_LABEL, CLAIM_NAMESPACE_LABEL, XR_KIND_CLAIM_FLAVOUR } from '../../function/flavour.js';
+import { API_VERSION, CLAIM_NAME_LABEL, DEFAULT_COMPOSITION, CLAIM_NAMESPACE_LABEL, XR_KIND_CLAIM_FLAVOUR } from '../../function/flavour.js';
 import { INPUT_API_VERSION, INPUT_KIND } from '../../function/input.js';
 
 export type Obj = Record<string, any>;
@@ -66,7 +66,7 @@ export function claimToXr(claim: Obj, xrName = derivedXrName(claim)): Obj {
     spec: {
       ...structuredClone(claim.spec ?? {}),
       claimRef: { apiVersion: claim.apiVersion, kind: claim.kind, name, namespace },
-      compositionRef: { name: 'tenantdatabase-claim' },
+      compositionRef: { name: DEFAULT_COMPOSITION.claim },
     },
   };
 }
