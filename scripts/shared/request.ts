@@ -22,9 +22,17 @@ export const COMPOSITION_RESOURCE_NAME = 'crossplane.io/composition-resource-nam
 export const COMPOSITE_LABEL = 'crossplane.io/composite';
 
 /**
+ * How kubectl reads a manifest: sigs.k8s.io/yaml parses with go-yaml v2, which
+ * is YAML 1.1, so `off`, `no`, `y` and friends are booleans there. Read as
+ * YAML 1.2 (the yaml package's default), `deletionProtection: off` would be
+ * the string "off", refused by the schema, though kubectl applies it as false.
+ */
+export const KUBECTL_YAML = { version: '1.1' } as const;
+
+/**
  * The objects of a YAML file, or of every .yaml/.yml file directly in a
- * directory in name order (as `crossplane render` reads its file arguments).
- * Empty documents are skipped.
+ * directory in name order (as `crossplane render` reads its file arguments),
+ * read as kubectl reads them (KUBECTL_YAML). Empty documents are skipped.
  */
 export function loadYaml(path: string): Obj[] {
   if (statSync(path).isDirectory()) {
@@ -33,7 +41,7 @@ export function loadYaml(path: string): Obj[] {
       .sort()
       .flatMap((f) => loadYaml(join(path, f)));
   }
-  const docs = parseAllDocuments(readFileSync(path, 'utf8'));
+  const docs = parseAllDocuments(readFileSync(path, 'utf8'), KUBECTL_YAML);
   return docs.map((doc) => {
     if (doc.errors.length) throw new Error(`${path}: ${doc.errors[0]!.message}`);
     return doc.toJS() as Obj;
