@@ -10,7 +10,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { FunctionRunnerServiceService, RunFunctionResponse, Severity } from '@crossplane-org/function-sdk-typescript';
 
-const RAW_SERVICE = {
+/** The SDK's service with the request and response left as bytes: encoded once, checked by size. */
+export const RAW_SERVICE = {
   runFunction: {
     ...FunctionRunnerServiceService.runFunction,
     requestSerialize: (value: Buffer) => value,

@@ -12,10 +12,9 @@
  *   node dist/bench/replay.js --request typical|observed|fixture:<file> [--address 127.0.0.1:0]
  */
 import { parseArgs } from 'node:util';
-import * as grpc from '@grpc/grpc-js';
-import { pino } from 'pino';
-import { FunctionRunner, getServer, Severity } from '@crossplane-org/function-sdk-typescript';
+import { Severity } from '@crossplane-org/function-sdk-typescript';
 import { compose } from '../function/compose.js';
+import { serveFloor } from './floor-server.js';
 import { namedRequest, wire } from './requests.js';
 
 const { values } = parseArgs({ options: { address: { type: 'string', default: '127.0.0.1:0' }, request: { type: 'string' } } });
@@ -33,29 +32,4 @@ if (fatal) {
   process.exit(1);
 }
 
-const logger = pino({
-  level: 'info',
-  base: undefined,
-  formatters: { level: (label) => ({ severity: label.toUpperCase() }) },
-});
-
-const runner = new FunctionRunner(
-  {
-    // The SDK's handler returns a promise; the answer was computed at start.
-    RunFunction() {
-      return Promise.resolve(answer);
-    },
-  },
-  logger,
-);
-const server = getServer(runner, logger);
-server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
-  if (error) {
-    process.stderr.write(`replay: cannot listen on ${address}: ${error.message}\n`);
-    process.exit(1);
-  }
-  logger.info({ address, port }, 'listening');
-});
-const stop = () => server.tryShutdown(() => process.exit(0));
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+serveFloor('replay', address, () => answer);
