@@ -7,7 +7,7 @@
  * ExistingRequiredResourcesFetcher would.
  */
 import { RunFunctionRequest, RunFunctionResponse, Severity, type Requirements, type ResourceSelector } from '@crossplane-org/function-sdk-typescript';
-import { runWithRequirements } from '../scripts/requirements-loop.js';
+import { runWithRequirements } from '../scripts/shared/requirements-loop.js';
 
 export type KubeObject = Record<string, any>;
 

@@ -10,15 +10,8 @@
  * cheap for a client that shares the machine with the server.
  */
 import * as grpc from '@grpc/grpc-js';
-import { FunctionRunnerServiceService } from '@crossplane-org/function-sdk-typescript';
+import { RAW_SERVICE } from './load.js';
 
-const RAW_SERVICE = {
-  runFunction: {
-    ...FunctionRunnerServiceService.runFunction,
-    requestSerialize: (value: Buffer) => value,
-    responseDeserialize: (value: Buffer) => value,
-  },
-};
 const RawClient = grpc.makeGenericClientConstructor(RAW_SERVICE, 'FunctionRunnerService');
 type Client = grpc.Client & {
   runFunction(req: Buffer, metadata: grpc.Metadata, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, rsp: Buffer) => void): void;

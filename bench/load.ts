@@ -10,7 +10,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { FunctionRunnerServiceService, RunFunctionResponse, Severity } from '@crossplane-org/function-sdk-typescript';
 
-const RAW_SERVICE = {
+/** The SDK's service with the request and response left as bytes: encoded once, checked by size. */
+export const RAW_SERVICE = {
   runFunction: {
     ...FunctionRunnerServiceService.runFunction,
     requestSerialize: (value: Buffer) => value,
@@ -22,9 +23,10 @@ const RawClientCtor = grpc.makeGenericClientConstructor(RAW_SERVICE, 'FunctionRu
 type Callback = (err: grpc.ServiceError | null, rsp: Buffer) => void;
 
 export interface RawClient {
-  call(payload: Buffer, cb: Callback): void;
-  run(payload: Buffer): Promise<Buffer>;
-  close(): void;
+  // Properties, not methods: callers pass client.run on as a function (it does not use `this`).
+  call: (payload: Buffer, cb: Callback) => void;
+  run: (payload: Buffer) => Promise<Buffer>;
+  close: () => void;
 }
 
 export function rawClient(address: string): RawClient {

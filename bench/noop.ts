@@ -8,36 +8,11 @@
  *
  *   node dist/bench/noop.js [--address 127.0.0.1:0]
  */
-import * as grpc from '@grpc/grpc-js';
-import { pino } from 'pino';
-import { FunctionRunner, getServer, to, type RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
+import { to } from '@crossplane-org/function-sdk-typescript';
+import { serveFloor } from './floor-server.js';
 
 const argv = process.argv.slice(2);
 const at = argv.indexOf('--address');
 const address = at >= 0 && argv[at + 1] ? argv[at + 1]! : '127.0.0.1:0';
 
-const logger = pino({
-  level: 'info',
-  base: undefined,
-  formatters: { level: (label) => ({ severity: label.toUpperCase() }) },
-});
-
-const runner = new FunctionRunner(
-  {
-    async RunFunction(req: RunFunctionRequest) {
-      return to(req);
-    },
-  },
-  logger,
-);
-const server = getServer(runner, logger);
-server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
-  if (error) {
-    process.stderr.write(`noop: cannot listen on ${address}: ${error.message}\n`);
-    process.exit(1);
-  }
-  logger.info({ address, port }, 'listening');
-});
-const stop = () => server.tryShutdown(() => process.exit(0));
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+serveFloor('noop', address, (req) => to(req));

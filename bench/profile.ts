@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const script = values.script ?? at(scripts[which]!);
   const args = which === 'floor' ? [] : which === 'fair' ? ['--request', requestKind === 'observed' ? 'observed' : 'typical'] : ['--insecure'];
   const payload = wire(requestKind === 'observed' ? secondReconcile() : typical()).bytes;
-  const dir = values.dir!;
+  const dir = values.dir;
   mkdirSync(dir, { recursive: true });
   const before = new Set(readdirSync(dir));
 

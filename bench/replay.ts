@@ -12,10 +12,9 @@
  *   node dist/bench/replay.js --request typical|observed|fixture:<file> [--address 127.0.0.1:0]
  */
 import { parseArgs } from 'node:util';
-import * as grpc from '@grpc/grpc-js';
-import { pino } from 'pino';
-import { FunctionRunner, getServer, Severity } from '@crossplane-org/function-sdk-typescript';
+import { Severity } from '@crossplane-org/function-sdk-typescript';
 import { compose } from '../function/compose.js';
+import { serveFloor } from './floor-server.js';
 import { namedRequest, wire } from './requests.js';
 
 const { values } = parseArgs({ options: { address: { type: 'string', default: '127.0.0.1:0' }, request: { type: 'string' } } });
@@ -23,7 +22,7 @@ if (!values.request) {
   process.stderr.write('replay: --request typical|observed|fixture:<file> is required\n');
   process.exit(2);
 }
-const address = values.address!;
+const address = values.address;
 
 // Decoded from the same bytes the client sends, as the server of ours would see them.
 const answer = compose(wire(namedRequest(values.request)).req, Date.now());
@@ -33,28 +32,4 @@ if (fatal) {
   process.exit(1);
 }
 
-const logger = pino({
-  level: 'info',
-  base: undefined,
-  formatters: { level: (label) => ({ severity: label.toUpperCase() }) },
-});
-
-const runner = new FunctionRunner(
-  {
-    async RunFunction() {
-      return answer;
-    },
-  },
-  logger,
-);
-const server = getServer(runner, logger);
-server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
-  if (error) {
-    process.stderr.write(`replay: cannot listen on ${address}: ${error.message}\n`);
-    process.exit(1);
-  }
-  logger.info({ address, port }, 'listening');
-});
-const stop = () => server.tryShutdown(() => process.exit(0));
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+serveFloor('replay', address, () => answer);

@@ -62,7 +62,7 @@ export function admit(req: RunFunctionRequest): { admitted: Admitted } | { refus
 }
 
 function validated(req: RunFunctionRequest): { tenant: Tenant; spec: TenantDatabaseSpec; input: FunctionInput } {
-  const xr = req.observed?.composite?.resource as Obj | undefined;
+  const xr = req.observed?.composite?.resource;
   const identified = identifyTenant(xr);
   if ('error' in identified) fail('InvalidResource', identified.error);
   const { tenant } = identified;

@@ -158,3 +158,6 @@ export function identifyTenant(xr: Record<string, unknown> | undefined): { tenan
   }
   return { error: `observed composite resource: kind must be ${XR_KIND_CLAIM_FLAVOUR} or ${XR_KIND_NAMESPACED}` };
 }
+
+/** The Composition each flavour's XRD selects by default (defaultCompositionRef); compositions/<flavour>.yaml names itself so. */
+export const DEFAULT_COMPOSITION = { claim: 'tenantdatabase-claim', namespaced: 'tenantdatabase-namespaced' } as const;

@@ -84,7 +84,7 @@ export function isReadOnlyRoleShape(name: string): boolean {
 
 /** Is this a name we could have produced (used to trust observed external names)? */
 export function isIdentifier(value: unknown): value is string {
-  return typeof value === 'string' && /^[a-z_][a-z0-9_]{0,62}$/.test(value);
+  return typeof value === 'string' && IDENTIFIER.test(value);
 }
 
 /**
@@ -116,4 +116,25 @@ export function objectSuffix(sqlName: string): string {
 /** Replace {namespace} and {name} in a free-form template (AWS secret names). */
 export function fillTemplate(template: string, namespace: string, name: string): string {
   return template.replaceAll('{namespace}', namespace).replaceAll('{name}', name);
+}
+
+/** A PostgreSQL identifier as the function produces it and accepts for adoption: lower case, no quoting needed, within 63 bytes. */
+export const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Kubernetes caps label values at 63 characters, and Crossplane puts a claim's
+ * name (crossplane.io/claim-name) and an XR's name (crossplane.io/composite)
+ * into labels: a claim or XR with a longer name cannot work.
+ */
+export const MAX_LABEL_VALUE = 63;
+
+/** Annotations on a claim (or XR) naming an existing database and role to adopt, as `npm run migrate -- --keep-names` writes them. */
+export const ADOPT_DATABASE_ANNOTATION = 'tenantdb.platform.io/database-name';
+export const ADOPT_ROLE_ANNOTATION = 'tenantdb.platform.io/role-name';
+
+/** Names a tenant may never adopt: the server's own databases and the cloud provider's roles. */
+const RESERVED = /^(postgres|template0|template1|rdsadmin|pg_.*|rds.*|aws.*|azure.*|cloudsql.*)$/;
+
+export function isReservedName(name: string): boolean {
+  return RESERVED.test(name);
 }

@@ -78,7 +78,7 @@ function validateTlsMaterial(dir: string, ca: Buffer, cert: Buffer, key: Buffer)
  */
 export function handler(logger: Logger, clock: () => number = Date.now) {
   return {
-    async RunFunction(req: RunFunctionRequest) {
+    RunFunction(req: RunFunctionRequest) {
       const rsp = compose(req, clock());
       if (logger.isLevelEnabled('debug')) {
         const xr = req.observed?.composite?.resource?.metadata?.name;
@@ -88,7 +88,7 @@ export function handler(logger: Logger, clock: () => number = Date.now) {
           'composed',
         );
       }
-      return rsp;
+      return Promise.resolve(rsp);
     },
   };
 }

@@ -15,7 +15,9 @@
 import { compileSchema } from './validation.js';
 import { KUBERNETES_TIME } from './time.js';
 
-export type DeletionPolicy = 'Orphan' | 'Delete';
+/** What happens to a database or role when its claim goes: kept (the default) or dropped. */
+export const DELETION_POLICIES = ['Orphan', 'Delete'] as const;
+export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
 
 export interface ExtensionSpec {
   name: string;
@@ -52,7 +54,7 @@ const IMMUTABLE = (field: string) => ({
 
 const deletionPolicy = (description: string) => ({
   type: 'string',
-  enum: ['Orphan', 'Delete'],
+  enum: [...DELETION_POLICIES],
   default: 'Orphan',
   description,
 });
@@ -155,7 +157,7 @@ export const specSchema = {
         },
         deletionPolicy: {
           type: 'string',
-          enum: ['Orphan', 'Delete'],
+          enum: [...DELETION_POLICIES],
           description: 'What happens to the AWS secret on deletion; follows roleDeletionPolicy when omitted.',
         },
       },

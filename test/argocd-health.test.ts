@@ -7,18 +7,19 @@
  */
 import { readFileSync } from 'node:fs';
 // fengari ships no type declarations; the part used here is typed by the Fengari interface below.
-// @ts-ignore
+// @ts-expect-error -- no declaration file for module 'fengari'
 import fengariModule from 'fengari';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Status, Target } from '@crossplane-org/function-sdk-typescript';
 import { compose } from '../function/compose.js';
-import { requestFor } from './support/cases.js';
+import { requestFor } from '../scripts/shared/examples.js';
 import { NOW, repoPath } from './support/shared.js';
 
 /** The slice of fengari's API this test uses (the module shim). */
 interface Fengari {
-  to_luastring(s: string): Uint8Array;
+  /** A property, not a method: it is destructured below and does not use `this`. */
+  to_luastring: (s: string) => Uint8Array;
   lua: {
     LUA_OK: number;
     LUA_TTABLE: number;
@@ -54,7 +55,10 @@ const CM_KEY = 'resource.customizations.health.tenantdb.platform.io_TenantDataba
 function push(L: unknown, value: unknown): void {
   if (value === null || value === undefined) lua.lua_pushnil(L);
   else if (typeof value === 'boolean') lua.lua_pushboolean(L, value);
-  else if (typeof value === 'number') Number.isInteger(value) ? lua.lua_pushinteger(L, value) : lua.lua_pushnumber(L, value);
+  else if (typeof value === 'number') {
+    if (Number.isInteger(value)) lua.lua_pushinteger(L, value);
+    else lua.lua_pushnumber(L, value);
+  }
   else if (typeof value === 'string') lua.lua_pushstring(L, to_luastring(value));
   else if (Array.isArray(value)) {
     lua.lua_createtable(L, value.length, 0);

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { Severity, Status, Target } from '@crossplane-org/function-sdk-typescript';
 import { compose } from '../function/compose.js';
-import { loadCases, mismatches, requestFor } from './support/cases.js';
+import { requestFor } from '../scripts/shared/examples.js';
+import { loadCases, mismatches } from './support/cases.js';
 import { CrdValidator } from './support/crds.js';
 import { CRDS, NOW, requireShared } from './support/shared.js';
 import { join } from 'node:path';

@@ -13,9 +13,10 @@ import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { FunctionRunner, getServer, RunFunctionResponse, type RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { reconcile } from '../bench/crossplane-loop.js';
-import { MAX_REQUIREMENTS_ITERATIONS, sameRequirements } from '../scripts/requirements-loop.js';
+import { MAX_REQUIREMENTS_ITERATIONS, sameRequirements } from '../scripts/shared/requirements-loop.js';
 import { rawClient, type RawClient } from '../bench/load.js';
-import { example, fixtureRequest, FIXTURES, recordedReconciles } from '../bench/requests.js';
+import { example } from '../scripts/shared/examples.js';
+import { fixtureRequest, FIXTURES, recordedReconciles } from '../scripts/shared/fixtures.js';
 import { requireShared } from './support/shared.js';
 
 /** A function server whose answers the test sets; it keeps every request it received. */
@@ -29,11 +30,11 @@ beforeAll(async () => {
   server = getServer(
     new FunctionRunner(
       {
-        async RunFunction(req: RunFunctionRequest) {
+        // The SDK's handler returns a promise; a scripted answer is there at once.
+        RunFunction(req: RunFunctionRequest) {
           received.push(req);
           const next = answers.shift();
-          if (!next) throw new Error('no scripted answer left');
-          return next;
+          return next ? Promise.resolve(next) : Promise.reject(new Error('no scripted answer left'));
         },
       },
       logger,

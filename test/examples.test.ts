@@ -6,10 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compose } from '../function/compose.js';
-import { buildRequest, claimToXr, COMPOSITE_LABEL, compositionInput, loadYaml, observedResources, xrFor, type Obj } from '../scripts/request.js';
+import { buildRequest, claimToXr, COMPOSITE_LABEL, compositionInput, loadYaml, observedResources, xrFor, type Obj } from '../scripts/shared/request.js';
 import { Cluster } from './support/cluster.js';
 import { NOW, repoPath } from './support/shared.js';
-import { platformKeySecret } from './support/cases.js';
 
 const EXAMPLES = [
   { flavour: 'claim', xr: 'examples/claim/production.yaml', observed: 'examples/claim/observed.yaml', required: 'examples/claim/required.yaml' },
@@ -62,7 +61,7 @@ describe('second-reconcile examples match what the function renders', () => {
       expect(observed.length).toBeGreaterThan(0);
       for (const o of observed) {
         const key = o.metadata.annotations['crossplane.io/composition-resource-name'];
-        const d = desired[key]?.resource as Obj | undefined;
+        const d = desired[key]?.resource;
         expect(d, `${key} is rendered by the function`).toBeDefined();
         expect({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace }, key).toEqual({
           apiVersion: d!.apiVersion,
@@ -95,7 +94,7 @@ describe('second-reconcile examples match what the function renders', () => {
       const [secret, key, ...more] = loadYaml(repoPath(e.required));
       expect(more).toEqual([]);
       // And the platform's password key, which a first render (nothing observed) requires.
-      const keyRef = (input as Obj).passwords?.keySecretRef ?? {};
+      const keyRef = (input).passwords?.keySecretRef ?? {};
       expect({ name: key!.metadata.name, namespace: key!.metadata.namespace, data: Object.keys(key!.data) }).toEqual({
         name: keyRef.name ?? 'tenantdb-password-key',
         namespace: keyRef.namespace ?? 'crossplane-system',

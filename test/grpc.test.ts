@@ -5,9 +5,10 @@
  * Crossplane sees on the wire, not what the SDK's own codec believes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { buildRequest, compositionInput, loadYaml, observedResources, xrFor, type Obj } from '../scripts/request.js';
+import { example, EXAMPLES, type Flavour } from '../scripts/shared/examples.js';
+import { repoPath } from '../scripts/shared/paths.js';
+import { loadYaml, type Obj } from '../scripts/shared/request.js';
 import { compose } from '../function/compose.js';
 import {
   PROTO_PATH,
@@ -21,50 +22,27 @@ import {
 } from './support/wire.js';
 
 // startFunction() spawns the compiled server, dist/function/main.js (built by `pretest`).
-import { startFunction } from '../scripts/client.js';
+import { startFunction } from '../scripts/shared/client.js';
 import { NOW } from './support/shared.js';
 type RunningFunction = Awaited<ReturnType<typeof startFunction>>;
 
 const SERVER_TIMEOUT = 20_000;
-const at = (rel: string) => fileURLToPath(new URL(`../${rel}`, import.meta.url));
-
-type Flavour = 'claim' | 'namespaced';
-const FILES: Record<Flavour, { xr: string; composition: string; observed: string; connectionSecrets: string }> = {
-  claim: {
-    xr: 'examples/claim/production.yaml',
-    composition: 'compositions/claim.yaml',
-    observed: 'examples/claim/observed.yaml',
-    connectionSecrets: 'examples/claim/required.yaml',
-  },
-  namespaced: {
-    xr: 'examples/namespaced/tenantdatabase.yaml',
-    composition: 'compositions/namespaced.yaml',
-    observed: 'examples/namespaced/observed.yaml',
-    connectionSecrets: 'examples/namespaced/required.yaml',
-  },
-};
-
 /**
  * A fresh SDK-form request each call (compose() must not be able to affect a
  * later request through shared objects). Observed: the second reconcile, the
  * Role carrying its connection details as real Crossplane passes them.
  */
-function request(flavour: Flavour, opts: { observed?: boolean; mutateXr?: (xr: Obj) => void } = {}) {
-  const files = FILES[flavour];
-  const xr = xrFor(loadYaml(at(files.xr))[0]!, flavour);
-  opts.mutateXr?.(xr);
-  const input = compositionInput(loadYaml(at(files.composition))[0]!);
-  const observed = opts.observed ? observedResources(loadYaml(at(files.observed)), loadYaml(at(files.connectionSecrets))) : {};
-  return buildRequest(xr, input, observed);
+function request(flavour: Flavour, opts: { observed?: boolean; xrPatch?: Obj } = {}) {
+  return example(flavour, opts.observed ?? false, opts.xrPatch && { xrPatch: opts.xrPatch });
 }
 
 /** The generated password, read from the Role's connection secret of the example. */
 function observedPassword(flavour: Flavour): string {
-  const secret = loadYaml(at(FILES[flavour].connectionSecrets)).find(
+  const secret = loadYaml(repoPath(EXAMPLES[flavour].connectionSecrets)).find(
     (d) => d.apiVersion === 'v1' && d.kind === 'Secret' && /-role-connection$/.test(d.metadata?.name ?? ''),
   );
   const encoded = secret?.data?.password;
-  if (typeof encoded !== 'string') throw new Error(`${FILES[flavour].connectionSecrets} has no Role connection secret with a password`);
+  if (typeof encoded !== 'string') throw new Error(`${EXAMPLES[flavour].connectionSecrets} has no Role connection secret with a password`);
   return Buffer.from(encoded, 'base64').toString('utf8');
 }
 
@@ -224,7 +202,7 @@ describe.skipIf(!present)('function over gRPC, independent proto-loader client',
   // reason: an invalid spec must stop the pipeline with one clear Fatal result and render nothing, so Crossplane cannot apply a partial state;
   // the same message must also reach the claim, as a Warning listed before the Fatal and as the Provisioned condition (Crossplane v2.2.4 drops a lone Fatal there).
   it('e. an invalid spec gets exactly one Fatal result, told to the claim too, and no desired resources', async () => {
-    const build = () => request('claim', { mutateXr: (xr) => (xr.spec.roleDeletionPolicy = 'Sometimes') });
+    const build = () => request('claim', { xrPatch: { spec: { roleDeletionPolicy: 'Sometimes' } } });
     const { wired, local } = await roundTrip(build);
     expect(wired.results.map((r) => [r.severity, r.target, r.reason])).toEqual([
       ['SEVERITY_WARNING', 'TARGET_COMPOSITE_AND_CLAIM', 'InvalidSpec'],
@@ -242,10 +220,10 @@ describe.skipIf(!present)('function over gRPC, independent proto-loader client',
   // reason: a corrupt message must be answered with a gRPC error, not hang Crossplane's call or take the server down.
   it('f. malformed protobuf bytes get a gRPC error, and the server keeps serving', async () => {
     const started = Date.now();
-    const error = (await client!.runRaw(Buffer.from([0xff, 0xff, 0xff]), 5_000).then(
+    const error = await client!.runRaw(Buffer.from([0xff, 0xff, 0xff]), 5_000).then<undefined, grpc.ServiceError>(
       () => undefined,
       (e: grpc.ServiceError) => e,
-    )) as grpc.ServiceError | undefined;
+    );
     expect(error, 'a malformed request must fail').toBeDefined();
     expect(error!.code).not.toBe(grpc.status.OK);
     expect(error!.code, `should be answered, not time out (${error!.details})`).not.toBe(grpc.status.DEADLINE_EXCEEDED);
@@ -281,7 +259,7 @@ describe.skipIf(!present)('function over gRPC, independent proto-loader client',
         request('claim', { observed: true }),
         request('namespaced', { observed: true }),
         // Invalid, while the observed connection secret is part of the request.
-        request('claim', { observed: true, mutateXr: (xr) => (xr.spec.roleDeletionPolicy = 'Sometimes') }),
+        request('claim', { observed: true, xrPatch: { spec: { roleDeletionPolicy: 'Sometimes' } } }),
       ];
       const responses: PlainResponse[] = [];
       for (const req of requests) responses.push(fromWireResponse(await debugClient!.run(toWireRequest(req))));

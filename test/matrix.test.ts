@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compose } from '../function/compose.js';
-import { requestFor, SECOND_RECONCILE } from './support/cases.js';
+import { requestFor, SECOND_RECONCILE } from '../scripts/shared/examples.js';
 import { CrdValidator } from './support/crds.js';
 import { CRDS, NOW, requireShared } from './support/shared.js';
 

@@ -1,6 +1,6 @@
 /**
  * `npm run migrate`: Helm chart values (tenantDatabases:) to TenantDatabase
- * claims. Every case runs the compiled CLI (dist/scripts/migrate.js, built by
+ * claims. Every case runs the compiled CLI (dist/scripts/migrate/main.js, built by
  * `pretest`) in a fresh temporary directory, as a platform engineer would,
  * and every claim it produces must be valid against the XRD schema. One case
  * runs the real `npm run migrate` from outside the package.
@@ -14,7 +14,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { closed, newAjv } from './support/crds.js';
 import { repoPath } from './support/shared.js';
 
-const CLI = repoPath('dist/scripts/migrate.js');
+const CLI = repoPath('dist/scripts/migrate/main.js');
 const PROTECTED = { 'argocd.argoproj.io/sync-options': 'Delete=false,Prune=false' };
 
 /** The example from the Helm chart's documentation. */
@@ -332,6 +332,19 @@ const cases: Case[] = [
     writesNothing: true,
   },
   {
+    reason: '--keep-names refuses what the function would refuse to adopt (reserved names, read-only role shapes), given or derived: such a claim would only fail on the cluster',
+    files: { 'values.yaml': 'tenantDatabases:\n  - {name: a, namespace: ns, databaseName: rdsadmin, roleName: app_ro}\n  - {name: postgres, namespace: ns}\n' },
+    args: ['--keep-names', 'values.yaml'],
+    code: 1,
+    problems: [
+      'values.yaml: tenantDatabases[0].databaseName: "rdsadmin" is reserved (the server\'s own databases and the cloud provider\'s roles) and cannot be adopted',
+      'values.yaml: tenantDatabases[0].roleName: "app_ro" ends like the names of read-only roles (_ro, or _s and 8 hex characters), which cannot be adopted',
+      'values.yaml: tenantDatabases[1].databaseName: is not set and the name the Helm chart derived from name: "postgres" is reserved (the server\'s own databases and the cloud provider\'s roles) and cannot be adopted',
+      'values.yaml: tenantDatabases[1].roleName: is not set and the name the Helm chart derived from name: "postgres" is reserved (the server\'s own databases and the cloud provider\'s roles) and cannot be adopted',
+    ],
+    writesNothing: true,
+  },
+  {
     reason: '--keep-names refuses two claims adopting the same database (one tenant would get another one\'s data)',
     files: { 'values.yaml': 'tenantDatabases:\n  - {name: app-db, namespace: a}\n  - {name: app-db, namespace: b}\n' },
     args: ['--keep-names', 'values.yaml'],
@@ -424,7 +437,7 @@ function claimErrors(doc: any): string[] {
   if (!/^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/.test(name)) errors.push(`bad name ${name}`);
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) errors.push(`bad namespace ${namespace}`);
   if (Object.keys(rest).length) errors.push(`unexpected metadata ${Object.keys(rest).join()}`);
-  for (const v of Object.values(annotations ?? {})) if (typeof v !== 'string') errors.push(`annotation value ${v} is not a string`);
+  for (const v of Object.values(annotations ?? {})) if (typeof v !== 'string') errors.push(`annotation value ${JSON.stringify(v)} is not a string`);
   if (Object.keys(doc.spec ?? {}).sort().join() !== 'dbDeletionPolicy,deletionProtection,roleDeletionPolicy') errors.push('the three settings must be explicit');
   return errors;
 }

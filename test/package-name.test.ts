@@ -7,9 +7,9 @@
 import { readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { installedPackageName, parsePackageReference, toDnsLabel } from '../scripts/package-name.js';
-import { dependenciesOf } from '../scripts/package-staging.js';
-import { loadYaml, type Obj } from '../scripts/request.js';
+import { installedPackageName, parsePackageReference, toDnsLabel } from '../scripts/package/package-name.js';
+import { dependenciesOf } from '../scripts/package/staging.js';
+import { loadYaml, type Obj } from '../scripts/shared/request.js';
 import { CrdValidator } from './support/crds.js';
 import { repoPath, requireShared, SHARED } from './support/shared.js';
 

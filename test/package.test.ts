@@ -1,5 +1,5 @@
 /**
- * `npm run package` as a platform engineer runs it (dist/scripts/package.js,
+ * `npm run package` as a platform engineer runs it (dist/scripts/package/main.js,
  * built by `pretest`, spawned with a PATH of the test's choosing): each staged
  * folder holds exactly its package's files, byte for byte; a fake `crossplane`
  * on PATH records how `xpkg build` is called; without one, the commands are
@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { PackageError, planPackages } from '../scripts/package-staging.js';
+import { PackageError, planPackages } from '../scripts/package/staging.js';
 import { CrdValidator } from './support/crds.js';
 import { CRDS, REPO, repoPath, requireShared } from './support/shared.js';
 
-const SCRIPT = repoPath('dist/scripts/package.js');
+const SCRIPT = repoPath('dist/scripts/package/main.js');
 const temps: string[] = [];
 afterAll(() => {
   for (const dir of temps) rmSync(dir, { recursive: true, force: true });
@@ -105,7 +105,7 @@ const NAMES = Object.keys(EXPECTED);
 describe('npm run package', () => {
   it('is the package script, running this file (reason: the tests must exercise what users run)', () => {
     const pkg = JSON.parse(read('package.json'));
-    expect(pkg.scripts.package).toBe('npm run build --silent && node dist/scripts/package.js');
+    expect(pkg.scripts.package).toBe('npm run build --silent && node dist/scripts/package/main.js');
   });
 
   it('without crossplane on PATH: stages each package with exactly its own files, byte for byte, prints the build commands and exits 0', () => {

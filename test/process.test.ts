@@ -13,10 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
-import { FunctionRunnerServiceService, RunFunctionRequest, RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { FunctionRunnerServiceService, RunFunctionRequest, RunFunctionResponse, Severity } from '@crossplane-org/function-sdk-typescript';
 import { allIdentical, describeLoad, identicalUnderLoad, referenceAnswer } from '../bench/identical.js';
-import { MAIN, connect, startFunction } from '../scripts/client.js';
-import { requestFor, SECOND_RECONCILE } from './support/cases.js';
+import { MAIN, connect, startFunction } from '../scripts/shared/client.js';
+import { requestFor, SECOND_RECONCILE } from '../scripts/shared/examples.js';
 
 type RunningFunction = Awaited<ReturnType<typeof startFunction>>;
 
@@ -64,7 +64,7 @@ function dial(address: string, credentials: grpc.ChannelCredentials, options: gr
 
 /** A response Crossplane would accept: no fatal result, the claim's objects desired. */
 function expectUsable(rsp: RunFunctionResponse) {
-  const fatal = rsp.results.filter((r) => r.severity === 1).map((r) => r.message);
+  const fatal = rsp.results.filter((r) => r.severity === Severity.SEVERITY_FATAL).map((r) => r.message);
   expect(fatal, 'fatal results').toEqual([]);
   const keys = Object.keys(rsp.desired?.resources ?? {});
   for (const key of ['database', 'role', 'grant-database', 'secret']) expect(keys, `desired resources`).toContain(key);
@@ -99,8 +99,8 @@ function runToExit(args: string[], timeoutMs = 10_000): Promise<Exited> {
   spawned.add(child);
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

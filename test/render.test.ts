@@ -1,6 +1,6 @@
 /**
  * `npm run render` as a user runs it: the compiled script (dist/scripts/
- * render.js, built by `pretest`) spawned as a process, which starts the real
+ * render/main.js, built by `pretest`) spawned as a process, which starts the real
  * function and talks gRPC to it. Each case checks stdout, stderr and the exit
  * status, and says why. Refusals exit before the function starts, so most
  * cases are quick; the first-run case builds a fresh copy with npm itself.
@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
-import { loadYaml, type Obj } from '../scripts/request.js';
+import { loadYaml, type Obj } from '../scripts/shared/request.js';
 import { repoPath } from './support/shared.js';
 
-const RENDER = repoPath('dist/scripts/render.js');
+const RENDER = repoPath('dist/scripts/render/main.js');
 const TMP = mkdtempSync(join(tmpdir(), 'tenantdb-render-'));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
@@ -159,6 +159,46 @@ describe.concurrent('npm run render renders as crossplane render prints', () => 
     ]);
     // What the typo means: protection stays on.
     expect(docs(r.stdout)[0]!.status.deletionProtection).toBe(true);
+
+    // A CI gate asks for --strict: the same render, and exit status 1 because of the warnings.
+    const strict = await render(file, '--strict');
+    expect(strict.stdout).toBe(r.stdout);
+    expect(strict.stderr).toContain('render: error: --strict: 2 warning(s) above; exit status 1');
+    expect(strict.code).toBe(1);
+  });
+
+  it('--strict passes a claim without warnings (reason: a CI gate must not fail a correct claim)', async () => {
+    const r = await render('examples/claim/production.yaml', '--strict');
+    expect(r.stderr).not.toContain('warning');
+    expect(r.code).toBe(0);
+  });
+
+  it('a misspelt field of the function input: the function refuses it and render names the field meant (reason: "unknown field" alone leaves the platform engineer guessing)', async () => {
+    const composition = readFileSync(repoPath('compositions/claim.yaml'), 'utf8').replace('allowedExtensions:', 'allowedExtension:');
+    expect(composition).toContain('allowedExtension:');
+    const file = tempFile('input-typo-composition.yaml', composition);
+    const r = await render('examples/claim/production.yaml', '--composition', file);
+    expect(r.stderr).toContain(
+      `render: warning: ${file}: pipeline step "tenantdatabase": input.allowedExtension is not a field of the function input; the function refuses the input (did you mean input.allowedExtensions?)`,
+    );
+    expect(r.stderr).toContain('input: unknown field "allowedExtension"');
+    expect(r.code).toBe(1);
+  });
+
+  it('reads a claim as kubectl does, YAML 1.1: deletionProtection: off is false, not the string "off" (reason: kubectl applies it as false, so render must too)', async () => {
+    const file = tempFile(
+      'yaml11.yaml',
+      'apiVersion: tenantdb.platform.io/v1alpha1\nkind: TenantDatabase\nmetadata: {name: a, namespace: b}\nspec:\n  deletionProtection: off\n  dbDeletionPolicy: Delete\n',
+    );
+    const r = await render(file, '--strict');
+    expect(r.stderr).not.toContain('warning');
+    expect(r.code).toBe(0);
+    const [xr, ...composed] = docs(r.stdout);
+    expect(xr!.status.deletionProtection).toBe(false);
+    expect(xr!.status.dbDeletionPolicy).toBe('Delete');
+    // With protection off, no Usage is composed (the first reconcile composes what needs nothing else: function/order.ts).
+    expect(composed.map((d) => d.kind)).not.toContain('ClusterUsage');
+    expect(composed.length).toBeGreaterThan(0);
   });
 
   it('takes the XR name of a claim from the observed resources (reason: a render against what a cluster holds must use the real XR, not a made-up name)', async () => {
@@ -279,13 +319,20 @@ describe.concurrent('a fresh checkout, where dist/ does not exist until built', 
     expect(readFileSync(join(copy, 'dist/function/main.js'), 'utf8')).toContain('function-tenantdatabase');
   }, 120_000);
 
-  it('npm run render builds, and reads files relative to where it is run (reason: npm itself runs scripts from the package root)', async () => {
+  it('the documented `npm run -s render -- db.yaml > out.yaml` builds, reads files relative to where it is run, and leaves nothing but YAML in out.yaml (reason: npm runs scripts from the package root, and its banner on stdout made the file unparsable)', async () => {
     const copy = freshCheckout('render');
     mkdirSync(join(copy, 'claims'));
     cpSync(repoPath('examples/claim/production.yaml'), join(copy, 'claims/db.yaml'));
-    const rendered = await run('npm', ['run', '--silent', 'render', '--', 'db.yaml'], join(copy, 'claims'));
+    // Exactly the command the documentation gives, through a shell, as a user types it.
+    const rendered = await run('sh', ['-c', 'npm run -s render -- db.yaml > out.yaml'], join(copy, 'claims'));
     expect(rendered.stderr).toContain('TenantDatabase my-namespace/my-app-db read as a claim');
     expect(rendered.code).toBe(0);
-    expect(docs(rendered.stdout)[0]!.kind).toBe('XTenantDatabase');
+    const out = readFileSync(join(copy, 'claims/out.yaml'), 'utf8');
+    expect(out.startsWith('---\n'), 'the first line is the first document, not npm talking').toBe(true);
+    const parsed = parseAllDocuments(out);
+    expect(parsed.flatMap((d) => d.errors)).toEqual([]);
+    expect(parsed.map((d) => (d.toJS() as Obj).kind)[0]).toBe('XTenantDatabase');
+    // The XR and what a first reconcile composes (function/order.ts): the AWS secret and the Usages of XR and claim.
+    expect(parsed.length).toBeGreaterThan(3);
   }, 120_000);
 });

@@ -14,7 +14,7 @@ import { compose } from '../function/compose.js';
 import { EXTERNAL_NAME } from '../function/observe.js';
 import { specSchema } from '../function/spec.js';
 import { tenantIdentifier } from '../function/naming.js';
-import { platformKeySecret, requestFor, SECOND_RECONCILE } from './support/cases.js';
+import { platformKeySecret, requestFor, SECOND_RECONCILE } from '../scripts/shared/examples.js';
 import { CrdValidator } from './support/crds.js';
 import { CRDS, NOW, requireShared } from './support/shared.js';
 
@@ -76,7 +76,7 @@ describe('malformed requests', () => {
       mutate: (r) => {
         const root: Record<string, unknown> = {};
         let node = root;
-        for (let i = 0; i < 50_000; i++) node = (node.x = {}) as Record<string, unknown>;
+        for (let i = 0; i < 50_000; i++) node = (node.x = {});
         xrOf(r).spec.secretsManager = root;
       },
     },
@@ -103,7 +103,7 @@ describe('malformed requests', () => {
     const req = claimRequest();
     let node: Record<string, unknown> = {};
     const root = node;
-    for (let i = 0; i < 20_000; i++) node = (node.x = {}) as Record<string, unknown>;
+    for (let i = 0; i < 20_000; i++) node = (node.x = {});
     req.desired!.resources.other = { resource: root, connectionDetails: {}, ready: 0 };
     expectRefused(req, 'desired.resources["other"]');
   });
@@ -172,9 +172,9 @@ describe.skipIf(!haveCrds)('fuzzing (property-based)', () => {
     };
     let rendered = 0;
     fc.assert(
-      fc.property(fc.constantFrom('claim', 'namespaced') as fc.Arbitrary<'claim' | 'namespaced'>, specArb, inputArb, nameArb, (flavour, spec, inputPatch, name) => {
+      fc.property(fc.constantFrom<'claim' | 'namespaced'>('claim', 'namespaced'), specArb, inputArb, nameArb, (flavour, spec, inputPatch, name) => {
         const req = structuredClone(base[flavour]);
-        req.requiredResources = { 'password-key': { items: [{ resource: platformKeySecret(), connectionDetails: {}, ready: 0 }] } } as never;
+        req.requiredResources = { 'password-key': { items: [{ resource: platformKeySecret(), connectionDetails: {}, ready: 0 }] } };
         const xr = xrOf(req);
         xr.spec = spec;
         if (flavour === 'namespaced') xr.metadata.name = name;
@@ -260,7 +260,7 @@ describe('no data-holding resource ever disappears', () => {
         let names: { database?: string; role?: string } = {};
         for (const [spec, databaseTemplate] of steps) {
           const req = structuredClone(base);
-          req.requiredResources = { 'password-key': { items: [{ resource: platformKeySecret(), connectionDetails: {}, ready: 0 }] } } as never;
+          req.requiredResources = { 'password-key': { items: [{ resource: platformKeySecret(), connectionDetails: {}, ready: 0 }] } };
           req.observed = structuredClone(observed);
           req.observed!.composite!.resource!.spec = spec;
           req.input = { ...req.input, naming: { databaseTemplate, roleTemplate: databaseTemplate } };

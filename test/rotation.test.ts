@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
-import { requestFor } from './support/cases.js';
+import { requestFor } from '../scripts/shared/examples.js';
 import { Cluster, PLATFORM_KEY_AT, secretValue } from './support/cluster.js';
 import { SECRET_STRING_CHECKSUM } from '../function/resources/secretsmanager.js';
 import { ROTATION_ANNOTATION } from '../function/passwords.js';

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { compose } from '../function/compose.js';
 import { parseInput } from '../function/input.js';
-import { requestFor, type Case } from './support/cases.js';
+import type { Case } from './support/cases.js';
+import { requestFor } from '../scripts/shared/examples.js';
 import { NOW } from './support/shared.js';
 import { ROTATION_ANNOTATION } from '../function/passwords.js';
 

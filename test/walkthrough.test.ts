@@ -22,9 +22,9 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Status, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { compose } from '../function/compose.js';
-import { FIXTURES, fixtureRequest } from '../bench/requests.js';
-import { loadYaml, observedResources } from '../scripts/request.js';
-import { platformKeySecret, requestFor } from './support/cases.js';
+import { FIXTURES, fixtureRequest } from '../scripts/shared/fixtures.js';
+import { loadYaml, observedResources } from '../scripts/shared/request.js';
+import { platformKeySecret, requestFor } from '../scripts/shared/examples.js';
 import { NOW, repoPath, requireShared } from './support/shared.js';
 
 type Obj = Record<string, any>;
@@ -84,7 +84,7 @@ class Tenant {
     }
     (req.observed as Obj).resources = resources;
     // The platform key, as Crossplane's requirements loop hands it over when the function asks for it.
-    req.requiredResources = { ...req.requiredResources, 'password-key': { items: [{ resource: platformKeySecret(), connectionDetails: {}, ready: 0 }] } } as never;
+    req.requiredResources = { ...req.requiredResources, 'password-key': { items: [{ resource: platformKeySecret(), connectionDetails: {}, ready: 0 }] } };
     return req;
   }
 
@@ -219,7 +219,7 @@ describe('upgrade safety', () => {
         observed[key] = { resource: { ...(rendered.desired!.resources[key]!.resource as Obj) }, connectionDetails: {}, ready: 0 };
       }
       // And nothing is ready right now (a database server restart, say): still nothing is withheld.
-      for (const o of Object.values(observed)) (o.resource as Obj).status = { conditions: [{ type: 'Ready', status: 'False', reason: 'Unavailable' }] };
+      for (const o of Object.values(observed)) (o.resource).status = { conditions: [{ type: 'Ready', status: 'False', reason: 'Unavailable' }] };
       expect(Object.keys(observed).sort()).toEqual(TODAY[flavour].keys);
       const rsp = compose(requestFor({ flavour, xr: TODAY[flavour].xr, observed: `examples/${flavour}/observed.yaml`, connectionSecrets: `examples/${flavour}/required.yaml`, observedPatch: Object.fromEntries(Object.entries(observed).map(([k, o]) => [k, o.resource])) }), NOW);
       expect(rsp.results).toEqual([]);
@@ -228,7 +228,7 @@ describe('upgrade safety', () => {
       expect(Object.keys(desired).sort()).toEqual([...TODAY[flavour].keys, 'password'].sort());
       for (const [key, o] of Object.entries(observed)) {
         const d = desired[key]!.resource as Obj;
-        const r = o.resource as Obj;
+        const r = o.resource;
         expect({ kind: d.kind, name: d.metadata.name, external: d.metadata.annotations?.['crossplane.io/external-name'] }, key).toEqual({
           kind: r.kind,
           name: r.metadata.name,

@@ -28,8 +28,9 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Severity, type Resource } from '@crossplane-org/function-sdk-typescript';
 import { compose } from '../../function/compose.js';
-import { compositionInput, loadYaml, xrFor } from '../../scripts/request.js';
-import { merge, mismatches, requestFor, SECOND_RECONCILE } from '../support/cases.js';
+import { compositionInput, loadYaml, xrFor } from '../../scripts/shared/request.js';
+import { merge, requestFor, SECOND_RECONCILE } from '../../scripts/shared/examples.js';
+import { mismatches } from '../support/cases.js';
 import { Cluster } from '../support/cluster.js';
 import { NOW, requireShared } from '../support/shared.js';
 import { ApiError, repoRoot, startControlPlane, type ControlPlane, type KubeClient, type Obj, type Response } from './apiserver.js';
@@ -378,13 +379,13 @@ describe.skipIf(!run)('kube-apiserver accepts everything function-tenantdatabase
               const rsp = response();
               const fatal = rsp.results.filter((r) => r.severity === Severity.SEVERITY_FATAL).map((r) => r.message);
               expect(fatal).toEqual([]);
-              const desired = Object.entries(rsp.desired?.resources ?? {}) as [string, Resource][];
+              const desired = Object.entries<Resource>(rsp.desired?.resources ?? {});
               expect(desired.length).toBeGreaterThan(0);
               if (verbose) console.info(`${s.name}, ${title}: ${desired.map(([n]) => n).join(', ')}`);
 
               const problems: string[] = [];
               for (const [name, res] of desired) {
-                const obj = structuredClone(res.resource ?? {}) as Obj;
+                const obj = structuredClone<Obj>(res.resource ?? {});
                 const what = `${name} (${describeObj(obj)})`;
                 let namespaced: boolean;
                 try {

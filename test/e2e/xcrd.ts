@@ -14,7 +14,7 @@
  * schema would be pruned).
  */
 import type { Obj } from './apiserver.js';
-import { CLAIM_SPEC, CROSSPLANE_STATUS as STATUS, LEGACY_XR_SPEC, V2_XR_SPEC } from '../../scripts/crossplane-fields.js';
+import { CLAIM_SPEC, CROSSPLANE_STATUS as STATUS, LEGACY_XR_SPEC, V2_XR_SPEC } from '../../scripts/render/crossplane-fields.js';
 
 function withFields(schema: Obj | undefined, extra: Obj): Obj {
   const s = structuredClone(schema ?? { type: 'object' });

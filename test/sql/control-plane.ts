@@ -27,11 +27,11 @@
  * provider-sql's Observe is order-sensitive (DefaultPrivileges, see
  * provider-sql.ts).
  */
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { Severity, Status, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
-import { merge, PLATFORM_KEY, requestFor } from '../support/cases.js';
+import { merge, PLATFORM_KEY, requestFor } from '../../scripts/shared/examples.js';
 import { crossplaneCalls } from '../support/cluster.js';
-import { PostgresServer, type Login } from './postgres.js';
+import { PostgresServer, whyNoPostgres, type Login } from './postgres.js';
 import { connectionSecretKey, isSqlManaged, ProviderSql, SqlError, type AdminConnection, type Obj } from './provider-sql.js';
 
 /** provider-sql's ProviderConfig: the server's superuser, defaultDatabase postgres. */
@@ -56,6 +56,20 @@ export function adminConnection(server: PostgresServer): AdminConnection {
  * started before its tests, always stopped after; `use` receives the server
  * and provider-sql connected to it as its admin.
  */
+/**
+ * A SQL suite: run when PostgreSQL can be, otherwise skipped with the reason
+ * in its name and on stderr, so that `npm test` says why it shows it skipped.
+ */
+export function describeWithPostgres(title: string, body: () => void): void {
+  const why = whyNoPostgres();
+  if (why === undefined) {
+    describe(title, body);
+    return;
+  }
+  console.warn(`SKIPPED: ${title}: ${why}`);
+  describe.skip(`${title} (skipped: ${why})`, body);
+}
+
 export function throwawayServer(use: (server: PostgresServer, provider: ProviderSql) => void): void {
   let server: PostgresServer | undefined;
   beforeAll(async () => {

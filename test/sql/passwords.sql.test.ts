@@ -11,13 +11,12 @@
  * connection secret). Run by `npm run test:sql`.
  */
 import { describe, expect, it } from 'vitest';
-import { example, Tenant, throwawayServer, type FlavourName } from './control-plane.js';
-import { postgresAvailable, type Login, type PostgresServer } from './postgres.js';
+import { describeWithPostgres, example, Tenant, throwawayServer, type FlavourName } from './control-plane.js';
+import type { Login, PostgresServer } from './postgres.js';
 import type { Obj, ProviderSql } from './provider-sql.js';
 
-const available = postgresAvailable();
 
-describe.skipIf(!available)('passwords in PostgreSQL 15', () => {
+describeWithPostgres('passwords in PostgreSQL 15', () => {
   let server: PostgresServer;
   let provider: ProviderSql;
   throwawayServer((started, admin) => {

@@ -11,13 +11,11 @@
  * Run by `npm run test:sql`.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { example, Tenant, throwawayServer, type FlavourName } from './control-plane.js';
-import { postgresAvailable, type Login, type PostgresServer } from './postgres.js';
+import { describeWithPostgres, example, Tenant, throwawayServer, type FlavourName } from './control-plane.js';
+import type { Login, PostgresServer } from './postgres.js';
 import { quoteIdentifier, type ProviderSql } from './provider-sql.js';
 
-const available = postgresAvailable();
-
-describe.skipIf(!available)('the read-only role in PostgreSQL 15', () => {
+describeWithPostgres('the read-only role in PostgreSQL 15', () => {
   let server: PostgresServer;
   let provider: ProviderSql;
   throwawayServer((started, admin) => {

@@ -6,51 +6,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
-import { buildRequest, compositionInput, loadYaml, observedResources, xrFor, type Obj } from '../../scripts/request.js';
-import { compose } from '../../function/compose.js';
-import { NOW, repoPath } from './shared.js';
+import type { RequestParts } from '../../scripts/shared/examples.js';
+import type { Obj } from '../../scripts/shared/request.js';
+import { repoPath } from './shared.js';
 
-const READY = [
-  { type: 'Ready', status: 'True', reason: 'Available' },
-  { type: 'Synced', status: 'True', reason: 'ReconcileSuccess' },
-];
-import { childName } from '../../function/naming.js';
-import { ROTATION_ANNOTATION } from '../../function/passwords.js';
-
-export interface Case {
+/** A case: the request's parts (scripts/shared/examples.ts), why it exists, and what must come out. */
+export interface Case extends RequestParts {
   file: string;
   reason: string;
-  flavour: 'claim' | 'namespaced';
-  xr: string;
-  patch?: Obj;
-  /** Patch applied to the XR after Crossplane built it from the claim. */
-  xrPatch?: Obj;
-  input?: Obj;
-  observed?: string;
-  /**
-   * Secrets the observed resources write (the Role's connection secret): real
-   * Crossplane passes their data as the observed resources' connection details.
-   */
-  connectionSecrets?: string;
-  /** Resources Crossplane fetched because the function required them, by requirement name. */
-  required?: Record<string, Obj[]>;
-  /** Patches applied to observed composed resources, by composition resource name. */
-  observedPatch?: Obj;
-  /**
-   * Composed resources that already exist and are Ready, created by earlier
-   * reconciles, in the order they were created: each is what the function
-   * desires for it once the ones before it are observed (ordered creation,
-   * function/order.ts, holds an object back until what it needs is ready).
-   */
-  observedReady?: string[];
-  /**
-   * Logins whose password Secret is observed (as the function composes it, rotation "initial",
-   * password PASSWORD_IN_SECRET): the function then composes their Role (function/passwords.ts).
-   */
-  passwordSecrets?: ('tenant' | 'reader')[];
-  /** The platform's password key Secret, as Crossplane fetches it for the requirement "password-key". */
-  passwordKey?: boolean;
   expect: {
     fatal?: string;
     /** The class of a refusal: the reason of its Warning result and Provisioned condition. */
@@ -67,21 +30,6 @@ export interface Case {
     condition?: Obj;
     requirements?: Obj;
   };
-}
-
-/** Objects merge key by key, arrays and scalars replace, null removes. */
-export function merge(base: unknown, patch: unknown): unknown {
-  if (patch === null) return undefined;
-  if (typeof patch !== 'object' || Array.isArray(patch) || typeof base !== 'object' || base === null || Array.isArray(base)) {
-    return structuredClone(patch);
-  }
-  const out: Obj = { ...(base as Obj) };
-  for (const [k, v] of Object.entries(patch as Obj)) {
-    const merged = merge(out[k], v);
-    if (merged === undefined) delete out[k];
-    else out[k] = merged;
-  }
-  return out;
 }
 
 /** Paths where `actual` differs from the partial `expected`; empty when it matches. */
@@ -107,77 +55,3 @@ export function loadCases(dir = repoPath('test/cases')): Case[] {
     .map((file) => ({ flavour: 'claim', ...parse(readFileSync(join(dir, file), 'utf8')), file }) as Case);
 }
 
-/**
- * The examples' second reconcile as real Crossplane v2.2.4 sends it: every
- * composed object of the first reconcile observed, the Role carrying its
- * connection details (read from the Role's connection secret).
- */
-export const SECOND_RECONCILE = {
-  claim: { observed: 'examples/claim/observed.yaml', connectionSecrets: 'examples/claim/required.yaml' },
-  namespaced: { observed: 'examples/namespaced/observed.yaml', connectionSecrets: 'examples/namespaced/required.yaml' },
-} as const;
-
-type RequestParts =
-  | 'flavour'
-  | 'xr'
-  | 'patch'
-  | 'xrPatch'
-  | 'input'
-  | 'observed'
-  | 'connectionSecrets'
-  | 'observedPatch'
-  | 'observedReady'
-  | 'required'
-  | 'passwordSecrets'
-  | 'passwordKey';
-
-/** The password in the observed password Secrets of `passwordSecrets`. */
-export const PASSWORD_IN_SECRET = 'password-from-the-password-secret';
-/** The platform key of `passwordKey` (48 bytes), as in examples/claim/required.yaml. */
-export const PLATFORM_KEY = 'example-platform-key-for-tests-only-0123456789ab';
-
-/** The platform key Secret, as Crossplane hands it over. */
-export function platformKeySecret(name = 'tenantdb-password-key', namespace = 'crossplane-system', key = 'key', value = PLATFORM_KEY): Obj {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, data: { [key]: Buffer.from(value).toString('base64') } };
-}
-
-export function requestFor(c: Pick<Case, RequestParts>): RunFunctionRequest {
-  const [doc] = loadYaml(repoPath(c.xr));
-  const patched = merge(doc, c.patch ?? {}) as Obj;
-  const [composition] = loadYaml(repoPath(`compositions/${c.flavour}.yaml`));
-  const input = merge(compositionInput(composition!), c.input ?? {}) as Obj;
-  const secrets = c.connectionSecrets ? loadYaml(repoPath(c.connectionSecrets)) : [];
-  const observed = c.observed ? observedResources(loadYaml(repoPath(c.observed)), secrets) : {};
-  for (const [key, patch] of Object.entries(c.observedPatch ?? {})) {
-    if (patch === null) delete observed[key];
-    else observed[key] = { resource: merge(observed[key]?.resource ?? {}, patch) as Obj, connectionDetails: observed[key]?.connectionDetails ?? {}, ready: 0 };
-  }
-  const xr = merge(xrFor(patched, c.flavour), c.xrPatch ?? {}) as Obj;
-  for (const owner of c.passwordSecrets ?? []) {
-    const prefix = owner === 'reader' ? 'readonly-' : '';
-    const namespace = c.flavour === 'claim' ? (input.sql?.connectionSecretNamespace ?? 'crossplane-system') : xr.metadata.namespace;
-    const resource = {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: {
-        name: childName(xr.metadata.name, `${prefix}password`),
-        namespace,
-        annotations: { 'crossplane.io/composition-resource-name': `${prefix}password`, [ROTATION_ANNOTATION]: 'initial' },
-      },
-      type: 'Opaque',
-      data: { password: Buffer.from(PASSWORD_IN_SECRET).toString('base64') },
-    };
-    observed[`${prefix}password`] = { resource, connectionDetails: {}, ready: 0 };
-  }
-  for (const key of c.observedReady ?? []) {
-    const desired = compose(buildRequest(xr, input, observed), NOW).desired?.resources?.[key]?.resource;
-    if (!desired) throw new Error(`observedReady: ${key} is not desired once ${Object.keys(observed).join(', ') || 'nothing'} is observed`);
-    observed[key] = { resource: { ...structuredClone(desired), status: { conditions: READY } }, connectionDetails: {}, ready: 0 };
-  }
-  const req = buildRequest(xr, input, observed);
-  if (c.passwordKey) req.requiredResources['password-key'] = { items: [{ resource: platformKeySecret(), connectionDetails: {}, ready: 0 }] } as never;
-  for (const [key, items] of Object.entries(c.required ?? {})) {
-    req.requiredResources[key] = { items: items.map((resource) => ({ resource, connectionDetails: {}, ready: 0 })) };
-  }
-  return req;
-}

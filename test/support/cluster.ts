@@ -27,7 +27,7 @@
 import { Severity, type Resource, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { compose } from '../../function/compose.js';
 import { NOW } from './shared.js';
-import { PLATFORM_KEY } from './cases.js';
+import { PLATFORM_KEY } from '../../scripts/shared/examples.js';
 
 type Obj = Record<string, any>;
 
@@ -76,7 +76,7 @@ export class Cluster {
         Object.entries(required).map(([key, items]) => [key, { items: items.map((resource) => ({ resource, connectionDetails: {}, ready: 0 })) }]),
       ),
       requiredSchemas: {},
-    } as unknown as RunFunctionRequest;
+    };
   }
 
   /**
@@ -189,6 +189,6 @@ export function crossplaneCalls(request: (required: Record<string, Obj[]>) => Ru
 
 /** A value of a desired Secret's data, decoded. */
 export function secretValue(response: RunFunctionResponse, key: string, field: string): string | undefined {
-  const data = (response.desired?.resources?.[key]?.resource as Obj | undefined)?.data;
+  const data = (response.desired?.resources?.[key]?.resource)?.data;
   return typeof data?.[field] === 'string' ? Buffer.from(data[field], 'base64').toString('utf8') : undefined;
 }

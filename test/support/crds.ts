@@ -13,7 +13,7 @@ type Schema = Record<string, any>;
 
 /** Close every object schema that lists its properties, unless it preserves unknown fields. */
 export function closed(schema: Schema): Schema {
-  if (Array.isArray(schema)) return schema.map(closed) as unknown as Schema;
+  if (Array.isArray(schema)) return schema.map(closed);
   if (schema === null || typeof schema !== 'object') return schema;
   const out: Schema = {};
   for (const [k, v] of Object.entries(schema)) out[k] = k === 'default' || k === 'example' || k === 'enum' ? v : closed(v);

@@ -244,7 +244,7 @@ function plainResponse(rsp: Obj, struct: (v: unknown) => Obj, name: (enumType: s
 
 /** A response decoded by proto-loader as plain JSON: Structs as objects, enums as names (proto-loader's already). */
 export function fromWireResponse(rsp: Obj): PlainResponse {
-  return plainResponse(rsp, (v) => fromStruct(v as Obj), (_type, v) => (v === undefined || v === null ? undefined : String(v)));
+  return plainResponse(rsp, (v) => fromStruct(v as Obj), (_type, v) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined));
 }
 
 // ---------------------------------------------------------------------------

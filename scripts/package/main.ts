@@ -24,9 +24,9 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { checkFunctionPackage, PackageError, planPackages, type PackagePlan } from './package-staging.js';
+import { REPO_ROOT } from '../shared/paths.js';
+import { checkFunctionPackage, PackageError, planPackages, type PackagePlan } from './staging.js';
 
 const USAGE =
   'usage: npm run package -- [--out DIR] [--runtime-image IMAGE | --runtime-image-tarball FILE] [--function-package REPOSITORY]';
@@ -42,8 +42,7 @@ build/packages) and runs \`crossplane xpkg build\` on each when the CLI is on PA
                                  configurations depend on it and call the Function it becomes
 See README.md, "Building and installing the packages".
 `;
-/** The repository root: dist/scripts/package.js is two levels below it. */
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const REPO = REPO_ROOT;
 const DEFAULT_OUT = join(REPO, 'build', 'packages');
 
 class UsageError extends Error {}
@@ -77,7 +76,7 @@ function options(argv: string[]): Options | undefined {
   const v = parsed.values;
   if (v.help) return undefined;
   for (const flag of ['out', 'runtime-image', 'runtime-image-tarball', 'function-package'] as const) {
-    if (v[flag] !== undefined && v[flag]!.trim() === '') throw new UsageError(`--${flag} must not be empty`);
+    if (v[flag] !== undefined && v[flag].trim() === '') throw new UsageError(`--${flag} must not be empty`);
   }
   if (v['runtime-image'] !== undefined && v['runtime-image-tarball'] !== undefined) {
     throw new UsageError('give --runtime-image or --runtime-image-tarball, not both');
@@ -209,6 +208,6 @@ try {
 } catch (error) {
   const usage = error instanceof UsageError ? `\n${USAGE}` : '';
   const known = error instanceof UsageError || error instanceof PackageError || error instanceof BuildError;
-  process.stderr.write(`package: ${known ? (error as Error).message : (error as Error).stack}${usage}\n`);
+  process.stderr.write(`package: ${known ? (error).message : (error as Error).stack}${usage}\n`);
   process.exitCode = error instanceof UsageError ? 2 : 1;
 }

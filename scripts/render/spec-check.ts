@@ -1,16 +1,20 @@
 /**
- * Spec fields the XRD does not define. The API server prunes unknown fields
- * without a word, so a typo such as `deletionProtecion: false` leaves
- * protection on, and nobody is told. `npm run render` names each such field,
- * with the nearest defined name, before the cluster silently drops it.
+ * Fields no schema defines, with the nearest defined name. The API server
+ * prunes unknown spec fields without a word, so a typo such as
+ * `deletionProtecion: false` leaves protection on, and nobody is told;
+ * `npm run render` names each such field before the cluster silently drops
+ * it. A misspelt field of the function input is refused by the function
+ * ("unknown field"); render adds which field was meant.
  *
- * The schema is function/spec.ts's specSchema, from which both XRDs are
- * generated, plus the spec fields Crossplane itself adds to claims and XRs.
+ * The schemas are function/spec.ts's specSchema, from which both XRDs are
+ * generated, plus the spec fields Crossplane itself adds to claims and XRs;
+ * and function/input.ts's inputSchema.
  */
-import { specSchema } from '../function/spec.js';
+import { inputSchema } from '../../function/input.js';
+import { specSchema } from '../../function/spec.js';
 import { CLAIM_SPEC, LEGACY_XR_SPEC, V2_XR_SPEC } from './crossplane-fields.js';
-import type { Obj } from './request.js';
-import { closest } from './typos.js';
+import type { Obj } from '../shared/request.js';
+import { closest } from '../shared/typos.js';
 
 /** What the object is to the API server, which decides the fields Crossplane adds. */
 export type ObjectRole = 'claim' | 'legacy-xr' | 'namespaced-xr';
@@ -41,6 +45,13 @@ function objectSchema(role: ObjectRole): Obj {
 export function undefinedFields(obj: Obj, role: ObjectRole): UndefinedField[] {
   const out: UndefinedField[] = [];
   walk(objectSchema(role), obj, '', out);
+  return out;
+}
+
+/** Every field of a Composition step's function input that the input schema does not define, as `input.<path>`. */
+export function undefinedInputFields(input: unknown): UndefinedField[] {
+  const out: UndefinedField[] = [];
+  walk(inputSchema, input, 'input', out);
   return out;
 }
 

@@ -21,8 +21,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { migrate, type Flavour, type InputFile, type OutputFile } from './migration.js';
-import { userDirectory } from './user-paths.js';
+import { XR_KIND_NAMESPACED } from '../../function/flavour.js';
+import { migrate, type InputFile, type OutputFile } from './migration.js';
+import { userDirectory } from '../shared/user-paths.js';
 
 const USAGE = 'usage: npm run migrate -- [--out DIR] [--dry-run] [--flavour claim|namespaced] [--keep-names] [--force] <values.yaml | dir>...';
 const DEFAULT_OUT = 'claims';
@@ -150,7 +151,7 @@ function main(): number {
   const base = userDirectory(NPM_SCRIPT);
 
   const read = readInputs(base, positionals);
-  const result = migrate(read.inputs, { flavour: flavour as Flavour, keepNames });
+  const result = migrate(read.inputs, { flavour: flavour, keepNames });
   const problems = [...read.problems, ...result.problems];
   const planned = values['dry-run'] ? [] : targets(base, out, result.files);
   if (!values.force) {
@@ -171,7 +172,7 @@ function main(): number {
       mkdirSync(dirname(t.absolute), { recursive: true });
       writeFileSync(t.absolute, t.content);
     }
-    process.stdout.write(summary(planned, out, flavour === 'claim' ? 'claim' : 'TenantDatabase'));
+    process.stdout.write(summary(planned, out, flavour === 'claim' ? 'claim' : XR_KIND_NAMESPACED));
   }
   if (!keepNames) {
     process.stderr.write(

@@ -13,13 +13,13 @@
  * plausible-looking answer.
  */
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Severity, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
-import { API_VERSION, CLAIM_KIND, XR_KIND_CLAIM_FLAVOUR } from '../function/flavour.js';
-import { connect, startFunction } from './client.js';
-import { MAX_REQUIREMENTS_ITERATIONS, runWithRequirements } from './requirements-loop.js';
-import { userDirectory } from './user-paths.js';
+import { API_VERSION, CLAIM_KIND, XR_KIND_CLAIM_FLAVOUR } from '../../function/flavour.js';
+import { connect, startFunction } from '../shared/client.js';
+import { MAX_REQUIREMENTS_ITERATIONS, runWithRequirements } from '../shared/requirements-loop.js';
+import { repoPath } from '../shared/paths.js';
+import { userDirectory } from '../shared/user-paths.js';
 import {
   buildRequest,
   claimToXr,
@@ -29,7 +29,7 @@ import {
   observedResources,
   requiredFor,
   type Obj,
-} from './request.js';
+} from '../shared/request.js';
 import {
   checkObserved,
   checkRequired,
@@ -41,16 +41,18 @@ import {
   UsageError,
   xrNameOfObserved,
   type Flavour,
-} from './render-input.js';
-import { fatalError, renderedComposed, renderedXr, yamlStream } from './render-output.js';
-import { undefinedFields, type ObjectRole } from './spec-check.js';
+} from './input.js';
+import { fatalError, renderedComposed, renderedXr, yamlStream } from './output.js';
+import { undefinedFields, undefinedInputFields, type ObjectRole } from './spec-check.js';
 
-const USAGE = `usage: npm run render -- <file.yaml> [flags]
-       node dist/scripts/render.js <file.yaml> [flags]
+const USAGE = `usage: npm run -s render -- <file.yaml> [flags]
+       node dist/scripts/render/main.js <file.yaml> [flags]
 
 Render one TenantDatabase as crossplane render (Crossplane CLI v2.2) would: run
 the function with the Composition's input, print the XR and the composed
-resources as YAML on stdout; notes, warnings and errors go to stderr.
+resources as YAML on stdout; notes, warnings and errors go to stderr. (npm's
+-s keeps npm's own banner out of stdout, so \`> out.yaml\` holds YAML only.)
+Files are read as kubectl reads them: YAML 1.1, where off/no/on/yes are booleans.
 
 <file.yaml>   one object: a TenantDatabase (a claim in the claim flavour, the XR
               itself in the namespaced flavour) or an XTenantDatabase (the XR
@@ -68,14 +70,16 @@ resources as YAML on stdout; notes, warnings and errors go to stderr.
   --required <file|dir>        resources the function may require, e.g. the
                                Role's connection Secret (crossplane render's
                                --required-resources)
+  --strict                     exit 1 after rendering when anything was warned
+                               about (a field no schema defines, a Warning result
+                               of the function, observed resources nothing ties to
+                               this XR): for CI gates
   -h, --help                   this text
 
 Exit status: 0 rendered; 1 the function returned a Fatal result (reported as
-crossplane render reports it), an input file was refused, or rendering failed;
-2 usage error (unknown flag, no or several files, a bad --flavour, or flags that
-contradict each other or the file).`;
-
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
+crossplane render reports it), an input file was refused, rendering failed, or
+--strict and a warning; 2 usage error (unknown flag, no or several files, a bad
+--flavour, or flags that contradict each other or the file).`;
 
 /** Paths are the user's: relative to where they ran `npm run render` (npm itself runs scripts from the package root). */
 function userPath(path: string): string {
@@ -94,12 +98,13 @@ function parse(argv: string[]) {
         composition: { type: 'string' },
         observed: { type: 'string' },
         required: { type: 'string' },
+        strict: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (error) {
     // Node's message goes on to explain '--' for positionals; its first sentence says it all.
-    throw new UsageError((error as Error).message.split('. ')[0]!);
+    throw new UsageError((error as Error).message.split('. ')[0]);
   }
 }
 
@@ -180,7 +185,7 @@ function readInputs(file: string, values: Values): Inputs {
   const given = values.composition === undefined ? undefined : readComposition(userPath(values.composition), values.composition);
   const { flavour, because } = chooseFlavour(doc.kind, values.flavour, given && { kind: given.spec?.compositeTypeRef?.kind, shown: values.composition! });
   const compositionShown = values.composition ?? `compositions/${flavour}.yaml`;
-  const composition = given ?? readComposition(resolve(REPO, compositionShown), compositionShown);
+  const composition = given ?? readComposition(repoPath(compositionShown), compositionShown);
   const typeRef = composition.spec?.compositeTypeRef?.apiVersion;
   if (typeRef !== API_VERSION) {
     throw new UsageError(`${compositionShown}: composition's compositeTypeRef.apiVersion (${typeRef}) does not match XR's apiVersion (${API_VERSION})`);
@@ -202,24 +207,37 @@ function readInputs(file: string, values: Values): Inputs {
   return { file, doc, flavour, because, composition, compositionShown, step, observed, observedShown, required, xr, unlabelled };
 }
 
-/** How the file was read, and what in it will not do what its author expects. */
-function explain(i: Inputs): void {
+const didYouMean = (suggestion: string | undefined) => (suggestion ? ` (did you mean ${suggestion}?)` : '');
+
+/** How the file was read, and what in it will not do what its author expects; the number of warnings. */
+function explain(i: Inputs): number {
+  const warnings: string[] = [];
   note(howRead(i.doc, i.xr, i.flavour, i.because, i.compositionShown));
   for (const field of undefinedFields(i.doc, roleOf(i.doc, i.flavour))) {
-    note(
-      `warning: ${i.file}: ${field.path} is not in the XRD's schema; the API server drops it without a word, so it has no effect` +
-        (field.suggestion ? ` (did you mean ${field.suggestion}?)` : ''),
+    warnings.push(`${i.file}: ${field.path} is not in the XRD's schema; the API server drops it without a word, so it has no effect${didYouMean(field.suggestion)}`);
+  }
+  for (const field of undefinedInputFields(i.step.input)) {
+    warnings.push(
+      `${i.compositionShown}: pipeline step "${i.step.step}": ${field.path} is not a field of the function input; the function refuses the input${didYouMean(field.suggestion)}`,
     );
   }
   if (i.unlabelled) {
-    note(`warning: ${i.observedShown}: ${i.unlabelled} observed resource(s) carry no crossplane.io/composite label; nothing shows they belong to ${i.xr.metadata.name}`);
+    warnings.push(`${i.observedShown}: ${i.unlabelled} observed resource(s) carry no crossplane.io/composite label; nothing shows they belong to ${i.xr.metadata.name}`);
   }
+  for (const w of warnings) note(`warning: ${w}`);
   const steps = i.composition.spec.pipeline.length;
   if (steps > 1) note(`${i.compositionShown} has ${steps} pipeline steps; only "${i.step.step}" (this function) runs here, crossplane render runs them all`);
+  return warnings.length;
 }
 
-/** Run the function as Crossplane would and print what crossplane render prints; the exit status. */
-async function renderWith(i: Inputs, requiredShown: string | undefined): Promise<number> {
+/** What the run ended with: the exit status so far and how many warnings the function's results added. */
+interface Rendered {
+  code: number;
+  warnings: number;
+}
+
+/** Run the function as Crossplane would and print what crossplane render prints. */
+async function renderWith(i: Inputs, requiredShown: string | undefined): Promise<Rendered> {
   const observedMap = observedResources(i.observed);
   const request = buildRequest(i.xr, i.step.input, observedMap);
   request.meta!.capabilities = [...CROSSPLANE_CAPABILITIES];
@@ -232,9 +250,10 @@ async function renderWith(i: Inputs, requiredShown: string | undefined): Promise
     // crossplane render prints other results only with --include-function-results, and drops them on a Fatal;
     // here they are never lost (but one that only repeats the Fatal's message, for the claim's events, is not said twice).
     for (const r of rsp.results.filter((x) => x !== fatal && x.message !== fatal?.message)) note(`${i.step.step}: ${Severity[r.severity]}: ${r.message}`);
+    const warnings = rsp.results.filter((r) => r.severity === Severity.SEVERITY_WARNING).length;
     if (fatal) {
       process.stderr.write(`render: error: ${fatalError(i.step.step, fatal.message)}\n`);
-      return 1;
+      return { code: 1, warnings };
     }
     if (calls > 1) note(`called the function ${calls} times: it required ${Object.keys(rsp.requirements?.resources ?? {}).join(', ')}, as Crossplane does`);
     // Before anything is observed the Role's connection secret cannot exist yet: nothing to point out.
@@ -242,7 +261,7 @@ async function renderWith(i: Inputs, requiredShown: string | undefined): Promise
       note(`the function required ${missing}: ${requiredShown ? `${requiredShown} holds no such object` : 'pass it with --required <file>'}`);
     }
     process.stdout.write(yamlStream([renderedXr(i.xr, rsp), ...renderedComposed(i.xr, rsp, observedMap)]));
-    return 0;
+    return { code: 0, warnings };
   } finally {
     client.close();
     await fn.stop();
@@ -259,8 +278,14 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(`give exactly one file to render, got ${positionals.length}${positionals.length ? `: ${positionals.join(' ')}` : ''}`);
   }
   const inputs = readInputs(positionals[0]!, values);
-  explain(inputs);
-  return renderWith(inputs, values.required);
+  const warned = explain(inputs);
+  const { code, warnings } = await renderWith(inputs, values.required);
+  const total = warned + warnings;
+  if (code === 0 && values.strict && total > 0) {
+    note(`error: --strict: ${total} warning(s) above; exit status 1`);
+    return 1;
+  }
+  return code;
 }
 
 main(process.argv.slice(2)).then(

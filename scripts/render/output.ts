@@ -17,8 +17,8 @@
  */
 import { stringify } from 'yaml';
 import { Ready, Status, type Resource, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
-import { CLAIM_NAME_LABEL, CLAIM_NAMESPACE_LABEL } from '../function/flavour.js';
-import { byteOrder, COMPOSITE_LABEL, COMPOSITION_RESOURCE_NAME, type Obj, type ObservedMap } from './request.js';
+import { CLAIM_NAME_LABEL, CLAIM_NAMESPACE_LABEL } from '../../function/flavour.js';
+import { byteOrder, COMPOSITE_LABEL, COMPOSITION_RESOURCE_NAME, type Obj, type ObservedMap } from '../shared/request.js';
 
 /** render's stand-in for a time: "lastTransitionTime would just be noise". */
 export const CONDITION_TIME = '2024-01-01T00:00:00Z';
@@ -89,7 +89,7 @@ function firstNAndSomeMore(names: string[]): string {
 
 /** The desired composed resources as render prints them, in composition resource name order. */
 export function renderedComposed(xr: Obj, rsp: RunFunctionResponse, observed: ObservedMap): Obj[] {
-  return (Object.entries(rsp.desired?.resources ?? {}) as [string, Resource][])
+  return Object.entries<Resource>(rsp.desired?.resources ?? {})
     .sort(([a], [b]) => byteOrder(a, b))
     .map(([name, r]) => withComposedMetadata(structuredClone(r.resource ?? {}), xr, name, observed[name]?.resource));
 }

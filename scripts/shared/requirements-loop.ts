@@ -69,7 +69,7 @@ export function sameRequirements(a: Requirements | undefined, b: Requirements | 
 }
 
 function resources(found: Obj[]): Resources {
-  return { items: found.map((resource) => ({ resource, connectionDetails: {}, ready: 0 })) } as unknown as Resources;
+  return { items: found.map((resource) => ({ resource, connectionDetails: {}, ready: 0 })) };
 }
 
 /** Run one step's calls; `call` sends a request and resolves with the answer. */

@@ -11,8 +11,8 @@ import {
   CLAIM_NAMESPACE_LABEL,
   XR_KIND_CLAIM_FLAVOUR,
   XR_KIND_NAMESPACED,
-} from '../function/flavour.js';
-import { COMPOSITE_LABEL, COMPOSITION_RESOURCE_NAME, describe, loadYaml, type Obj } from './request.js';
+} from '../../function/flavour.js';
+import { COMPOSITE_LABEL, COMPOSITION_RESOURCE_NAME, describe, loadYaml, type Obj } from '../shared/request.js';
 
 export type Flavour = 'claim' | 'namespaced';
 
@@ -66,9 +66,9 @@ export function chooseFlavour(kind: string, flag: string | undefined, compositio
     return { flavour: 'claim', because: `${XR_KIND_CLAIM_FLAVOUR} exists only in the claim flavour` };
   }
   if (byComposition) {
-    if (flag && flag !== byComposition) throw new UsageError(`--flavour ${flag} contradicts ${composition!.shown}, which composes ${String(composition!.kind)} (the ${byComposition} flavour)`);
+    if (flag && flag !== byComposition) throw new UsageError(`--flavour ${flag} contradicts ${composition.shown}, which composes ${String(composition.kind)} (the ${byComposition} flavour)`);
     const other = byComposition === 'claim' ? `a Composition of ${XR_KIND_NAMESPACED} reads it as a namespaced XR` : `a Composition of ${XR_KIND_CLAIM_FLAVOUR} reads it as a claim`;
-    return { flavour: byComposition, because: `${composition!.shown} composes ${String(composition!.kind)}; ${other}` };
+    return { flavour: byComposition, because: `${composition.shown} composes ${String(composition.kind)}; ${other}` };
   }
   if (flag === 'namespaced') return { flavour: flag, because: '--flavour namespaced; without it, it is read as a claim' };
   if (flag === 'claim') return { flavour: flag, because: '--flavour claim; --flavour namespaced reads it as a namespaced XR' };

@@ -15,7 +15,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument, type Document } from 'yaml';
-import { INPUT_API_VERSION, INPUT_KIND } from '../function/input.js';
+import { INPUT_API_VERSION, INPUT_KIND } from '../../function/input.js';
 import { installedPackageName, parsePackageReference, ReferenceError } from './package-name.js';
 
 export type PackageKind = 'Function' | 'Configuration';

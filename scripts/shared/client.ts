@@ -4,18 +4,16 @@
  * shipped server rather than compose() in-process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import {
   FunctionRunnerServiceService,
   type RunFunctionRequest,
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
+import { FUNCTION_MAIN } from './paths.js';
 
-/** The compiled server, whether this module runs compiled (dist/scripts) or from source (vitest). */
-export const MAIN = fileURLToPath(
-  new URL(import.meta.url.includes('/dist/scripts/') ? '../function/main.js' : '../dist/function/main.js', import.meta.url),
-);
+/** The compiled server (dist/function/main.js), whichever way this module runs. */
+export const MAIN = FUNCTION_MAIN;
 
 export interface RunningFunction {
   process: ChildProcess;

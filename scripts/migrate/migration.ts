@@ -9,35 +9,29 @@
  * produces a complete, reviewable set of claims or nothing at all.
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify } from 'yaml';
-import { closest } from './typos.js';
+import { API_VERSION, CLAIM_KIND, XR_KIND_NAMESPACED } from '../../function/flavour.js';
+import {
+  ADOPT_DATABASE_ANNOTATION,
+  ADOPT_ROLE_ANNOTATION,
+  IDENTIFIER,
+  isNamespace,
+  isObjectName,
+  isReadOnlyRoleShape,
+  isReservedName,
+  MAX_LABEL_VALUE,
+} from '../../function/naming.js';
+import { DELETION_POLICIES, specSchema, type DeletionPolicy } from '../../function/spec.js';
+import { closest } from '../shared/typos.js';
 
 export type Flavour = 'claim' | 'namespaced';
-export type DeletionPolicy = 'Orphan' | 'Delete';
 
-export const API_VERSION = 'tenantdb.platform.io/v1alpha1';
-export const KIND = 'TenantDatabase';
+/** Argo CD's own annotation: a protected claim is neither deleted nor pruned by a sync (docs/argocd.md). */
 export const ARGOCD_SYNC_OPTIONS = 'argocd.argoproj.io/sync-options';
 export const ARGOCD_PROTECTED = 'Delete=false,Prune=false';
-export const DATABASE_NAME_ANNOTATION = 'tenantdb.platform.io/database-name';
-export const ROLE_NAME_ANNOTATION = 'tenantdb.platform.io/role-name';
 
 const TOP_LEVEL_KEY = 'tenantDatabases';
-const POLICIES: readonly DeletionPolicy[] = ['Orphan', 'Delete'];
 const ENTRY_KEYS = ['name', 'namespace', 'deletionProtection', 'roleDeletionPolicy', 'dbDeletionPolicy'] as const;
 const KEEP_NAMES_KEYS = ['databaseName', 'roleName'] as const;
-
-/** RFC 1123 label: a namespace. */
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-/** RFC 1123 subdomain: an object name. */
-const OBJECT_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-/**
- * Crossplane puts the claim (claim flavour) or XR (namespaced flavour) name
- * into label values (`crossplane.io/claim-name`, `crossplane.io/composite`),
- * which are limited to 63 characters.
- */
-const MAX_NAME = 63;
-/** What the Helm chart could have created and what the function can adopt. */
-const PG_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export interface MigrateOptions {
   flavour: Flavour;
@@ -231,24 +225,25 @@ function parseEntry(raw: unknown, source: Source, options: MigrateOptions, probl
   const name = raw.name;
   if (name === undefined) problem('name', 'is required');
   else if (typeof name !== 'string') problem('name', notAString(name));
-  else if (!OBJECT_NAME.test(name) || name.length > MAX_NAME) {
-    problem('name', `${JSON.stringify(name)} is not a Kubernetes name (RFC 1123: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most ${MAX_NAME} characters)`);
+  else if (!isObjectName(name) || name.length > MAX_LABEL_VALUE) {
+    // At most 63, not 253: Crossplane puts the claim's (or XR's) name into label values.
+    problem('name', `${JSON.stringify(name)} is not a Kubernetes name (RFC 1123: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most ${MAX_LABEL_VALUE} characters)`);
   } else claimed.name = name;
 
   const namespace = raw.namespace;
   if (namespace === undefined) problem('namespace', 'is required (the claim is created in this namespace)');
   else if (typeof namespace !== 'string') problem('namespace', notAString(namespace));
-  else if (!NAMESPACE.test(namespace)) {
+  else if (!isNamespace(namespace)) {
     problem('namespace', `${JSON.stringify(namespace)} is not a Kubernetes namespace name (RFC 1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)`);
   } else claimed.namespace = namespace;
 
-  const deletionProtection = raw.deletionProtection ?? true;
+  const deletionProtection = raw.deletionProtection ?? specSchema.properties.deletionProtection.default;
   if (typeof deletionProtection !== 'boolean') problem('deletionProtection', `must be a boolean (true or false), got ${describe(raw.deletionProtection)}`);
 
   const policy = (key: 'roleDeletionPolicy' | 'dbDeletionPolicy'): DeletionPolicy => {
-    const value = raw[key] ?? 'Orphan';
-    if (typeof value !== 'string') problem(key, `must be a string, one of ${POLICIES.join(', ')}; got ${describe(raw[key])}`);
-    else if (!(POLICIES as readonly string[]).includes(value)) problem(key, `must be one of ${POLICIES.join(', ')}; got ${JSON.stringify(value)}`);
+    const value = raw[key] ?? specSchema.properties[key].default;
+    if (typeof value !== 'string') problem(key, `must be a string, one of ${DELETION_POLICIES.join(', ')}; got ${describe(raw[key])}`);
+    else if (!(DELETION_POLICIES as readonly string[]).includes(value)) problem(key, `must be one of ${DELETION_POLICIES.join(', ')}; got ${JSON.stringify(value)}`);
     return value as DeletionPolicy;
   };
   const roleDeletionPolicy = policy('roleDeletionPolicy');
@@ -262,8 +257,13 @@ function parseEntry(raw: unknown, source: Source, options: MigrateOptions, probl
         problem(key, notAString(given));
         return undefined;
       }
-      if (!PG_IDENTIFIER.test(given)) {
-        problem(key, `${JSON.stringify(given)} is not a PostgreSQL identifier the platform accepts (${PG_IDENTIFIER.source})`);
+      if (!IDENTIFIER.test(given)) {
+        problem(key, `${JSON.stringify(given)} is not a PostgreSQL identifier the platform accepts (${IDENTIFIER.source})`);
+        return undefined;
+      }
+      const refused = unadoptable(key, given);
+      if (refused) {
+        problem(key, refused);
         return undefined;
       }
       claimed[key] = given;
@@ -271,8 +271,13 @@ function parseEntry(raw: unknown, source: Source, options: MigrateOptions, probl
     }
     if (typeof name !== 'string') return undefined; // already reported
     const derived = helmIdentifier(name);
-    if (!PG_IDENTIFIER.test(derived)) {
-      problem(key, `is not set and the name the Helm chart derived from name, ${JSON.stringify(derived)}, is not a PostgreSQL identifier the platform accepts (${PG_IDENTIFIER.source}); set ${key} to the existing name`);
+    if (!IDENTIFIER.test(derived)) {
+      problem(key, `is not set and the name the Helm chart derived from name, ${JSON.stringify(derived)}, is not a PostgreSQL identifier the platform accepts (${IDENTIFIER.source}); set ${key} to the existing name`);
+      return undefined;
+    }
+    const refused = unadoptable(key, derived);
+    if (refused) {
+      problem(key, `is not set and the name the Helm chart derived from name: ${refused}`);
       return undefined;
     }
     claimed[key] = derived;
@@ -295,6 +300,18 @@ function parseEntry(raw: unknown, source: Source, options: MigrateOptions, probl
     entry.roleName = roleName;
   }
   return { entry, claimed };
+}
+
+/**
+ * Why the function would refuse to adopt this existing name (the same rules:
+ * function/naming.ts), so that a claim it would refuse is never written.
+ */
+function unadoptable(key: 'databaseName' | 'roleName', value: string): string | undefined {
+  if (isReservedName(value)) return `${JSON.stringify(value)} is reserved (the server's own databases and the cloud provider's roles) and cannot be adopted`;
+  if (key === 'roleName' && isReadOnlyRoleShape(value)) {
+    return `${JSON.stringify(value)} ends like the names of read-only roles (_ro, or _s and 8 hex characters), which cannot be adopted`;
+  }
+  return undefined;
 }
 
 /**
@@ -334,16 +351,16 @@ const byNamespaceAndName = (a: Entry, b: Entry) =>
   a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
 /** The claim (claim flavour) or XR (namespaced flavour) for one entry; both have the same shape. */
-export function renderClaim(entry: Entry): Record<string, unknown> {
+export function renderClaim(entry: Entry, flavour: Flavour = 'claim'): Record<string, unknown> {
   const annotations: Record<string, string> = {};
   if (entry.deletionProtection) annotations[ARGOCD_SYNC_OPTIONS] = ARGOCD_PROTECTED;
-  if (entry.databaseName !== undefined) annotations[DATABASE_NAME_ANNOTATION] = entry.databaseName;
-  if (entry.roleName !== undefined) annotations[ROLE_NAME_ANNOTATION] = entry.roleName;
+  if (entry.databaseName !== undefined) annotations[ADOPT_DATABASE_ANNOTATION] = entry.databaseName;
+  if (entry.roleName !== undefined) annotations[ADOPT_ROLE_ANNOTATION] = entry.roleName;
   const metadata: Record<string, unknown> = { name: entry.name, namespace: entry.namespace };
   if (Object.keys(annotations).length) metadata.annotations = annotations;
   return {
     apiVersion: API_VERSION,
-    kind: KIND,
+    kind: flavour === 'claim' ? CLAIM_KIND : XR_KIND_NAMESPACED,
     metadata,
     spec: {
       deletionProtection: entry.deletionProtection,
@@ -375,7 +392,7 @@ export function claimPath(entry: Entry): string {
 }
 
 export function renderFile(entry: Entry, flavour: Flavour): string {
-  return header(entry, flavour) + stringify(renderClaim(entry), { lineWidth: 0 });
+  return header(entry, flavour) + stringify(renderClaim(entry, flavour), { lineWidth: 0 });
 }
 
 /**

@@ -10,8 +10,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { Capability, type RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
-import { API_VERSION, CLAIM_NAME_LABEL, CLAIM_NAMESPACE_LABEL, XR_KIND_CLAIM_FLAVOUR } from '../function/flavour.js';
-import { INPUT_API_VERSION, INPUT_KIND } from '../function/input.js';
+import { API_VERSION, CLAIM_NAME_LABEL, DEFAULT_COMPOSITION, CLAIM_NAMESPACE_LABEL, XR_KIND_CLAIM_FLAVOUR } from '../../function/flavour.js';
+import { INPUT_API_VERSION, INPUT_KIND } from '../../function/input.js';
 
 export type Obj = Record<string, any>;
 
@@ -22,9 +22,17 @@ export const COMPOSITION_RESOURCE_NAME = 'crossplane.io/composition-resource-nam
 export const COMPOSITE_LABEL = 'crossplane.io/composite';
 
 /**
+ * How kubectl reads a manifest: sigs.k8s.io/yaml parses with go-yaml v2, which
+ * is YAML 1.1, so `off`, `no`, `y` and friends are booleans there. Read as
+ * YAML 1.2 (the yaml package's default), `deletionProtection: off` would be
+ * the string "off", refused by the schema, though kubectl applies it as false.
+ */
+export const KUBECTL_YAML = { version: '1.1' } as const;
+
+/**
  * The objects of a YAML file, or of every .yaml/.yml file directly in a
- * directory in name order (as `crossplane render` reads its file arguments).
- * Empty documents are skipped.
+ * directory in name order (as `crossplane render` reads its file arguments),
+ * read as kubectl reads them (KUBECTL_YAML). Empty documents are skipped.
  */
 export function loadYaml(path: string): Obj[] {
   if (statSync(path).isDirectory()) {
@@ -33,7 +41,7 @@ export function loadYaml(path: string): Obj[] {
       .sort()
       .flatMap((f) => loadYaml(join(path, f)));
   }
-  const docs = parseAllDocuments(readFileSync(path, 'utf8'));
+  const docs = parseAllDocuments(readFileSync(path, 'utf8'), KUBECTL_YAML);
   return docs.map((doc) => {
     if (doc.errors.length) throw new Error(`${path}: ${doc.errors[0]!.message}`);
     return doc.toJS() as Obj;
@@ -66,7 +74,7 @@ export function claimToXr(claim: Obj, xrName = derivedXrName(claim)): Obj {
     spec: {
       ...structuredClone(claim.spec ?? {}),
       claimRef: { apiVersion: claim.apiVersion, kind: claim.kind, name, namespace },
-      compositionRef: { name: 'tenantdatabase-claim' },
+      compositionRef: { name: DEFAULT_COMPOSITION.claim },
     },
   };
 }
@@ -185,7 +193,7 @@ export function buildRequest(xr: Obj, input: Obj, observed: ObservedMap = {}): R
     credentials: {},
     requiredResources: {},
     requiredSchemas: {},
-  } as unknown as RunFunctionRequest;
+  };
 }
 
 /**
