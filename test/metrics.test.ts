@@ -15,15 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunFunctionRequest, RunFunctionResponse, Severity } from '@crossplane-org/function-sdk-typescript';
 import { MAIN, connect, startFunction, type RunningFunction } from '../scripts/client.js';
-import { requestFor, SECOND_RECONCILE } from './support/cases.js';
+import { EXAMPLE_PASSWORD, NAMESPACE, REQUIRED_PASSWORD, TENANT, good, invalidSpec, notAllowed, secondReconcile, withRequirements } from './monitoring/requests.js';
 import { parseMetrics, total, type Labels, type Sample } from './monitoring/prom-text.js';
 
 const TIMEOUT = 20_000;
-// Names no other label value could contain by chance, so finding them in the scrape means a leak.
-const TENANT = 'metrics-probe-tenant';
-const NAMESPACE = 'metrics-probe-namespace';
-const REQUIRED_PASSWORD = 'required-pass-4f1c';
-const EXAMPLE_PASSWORD = 'example-generated-p@ss/word';
 
 function metricsUrl(fn: RunningFunction): string {
   const m = /"metricsPort":(\d+)/.exec(fn.output());
@@ -38,41 +33,6 @@ async function scrape(url: string): Promise<{ text: string; samples: Sample[] }>
   const text = await rsp.text();
   return { text, samples: parseMetrics(text) };
 }
-
-const renamed = { metadata: { name: TENANT, namespace: NAMESPACE } };
-
-/** A first reconcile of a claim: renders, asks for nothing. */
-const good = () => requestFor({ flavour: 'claim', xr: 'examples/claim/production.yaml', patch: renamed });
-/** A second reconcile with the Role's connection details (carries the example password). */
-const secondReconcile = () => requestFor({ flavour: 'claim', xr: 'examples/claim/production.yaml', patch: renamed, ...SECOND_RECONCILE.claim });
-/** Refused: an extension the platform does not allow. */
-const notAllowed = () =>
-  requestFor({ flavour: 'claim', xr: 'examples/claim/production.yaml', patch: { ...renamed, spec: { extensions: [{ name: 'plpython3u' }] } } });
-/** Refused: a spec field of the wrong type. */
-const invalidSpec = () =>
-  requestFor({ flavour: 'namespaced', xr: 'examples/namespaced/tenantdatabase.yaml', patch: { ...renamed, spec: { connectionLimit: 'many' } } });
-/**
- * A namespaced XR whose observed Role came without connection details: the
- * function asks Crossplane for the Role's connection Secret (and gets it,
- * with a password in it, as Crossplane's second call would carry).
- */
-const withRequirements = () =>
-  requestFor({
-    flavour: 'namespaced',
-    xr: 'examples/namespaced/tenantdatabase.yaml',
-    patch: renamed,
-    observedPatch: { role: { metadata: { name: `${TENANT}-role` }, status: { conditions: [{ type: 'Ready', status: 'True' }] } } },
-    required: {
-      'role-connection-secret': [
-        {
-          apiVersion: 'v1',
-          kind: 'Secret',
-          metadata: { name: `${TENANT}-role-connection`, namespace: NAMESPACE },
-          data: { username: 'cm9sZQ==', password: Buffer.from(REQUIRED_PASSWORD).toString('base64'), endpoint: 'ZGIuZXhhbXBsZQ==', port: 'NTQzMw==' },
-        },
-      ],
-    },
-  });
 
 const fatalReason = (rsp: RunFunctionResponse) => rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL)?.reason;
 
