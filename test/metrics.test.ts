@@ -9,11 +9,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunFunctionRequest, RunFunctionResponse, Severity } from '@crossplane-org/function-sdk-typescript';
+import { parseAllDocuments } from 'yaml';
+import { DEFAULT_METRICS_ADDRESS } from '../function/flags.js';
+import { repoPath } from './support/shared.js';
 import { MAIN, connect, startFunction, type RunningFunction } from '../scripts/client.js';
 import { EXAMPLE_PASSWORD, NAMESPACE, REQUIRED_PASSWORD, TENANT, good, invalidSpec, notAllowed, secondReconcile, withRequirements } from './monitoring/requests.js';
 import { parseMetrics, total, type Labels, type Sample } from './monitoring/prom-text.js';
@@ -199,5 +202,25 @@ describe('--metrics-address', () => {
     const help = execFileSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8' });
     expect(help).toMatch(/--metrics-address <value>\s+.*Default :8080; empty turns them off/);
     expect(help).toMatch(/--tls-server-certs-dir <value>/);
+  });
+});
+
+describe('examples/monitoring', () => {
+  const docs = (file: string) =>
+    parseAllDocuments(readFileSync(repoPath(`examples/monitoring/${file}`), 'utf8')).map((d) => d.toJSON() as Record<string, any>);
+
+  // reason: the PodMonitor finds nothing unless its selector, port name and path match the pods the runtime config shapes and the port the function serves.
+  it('the PodMonitor scrapes the port the DeploymentRuntimeConfig names, on the function the Function object installs', () => {
+    const [runtime, fn] = docs('function-runtime.yaml');
+    const [monitor] = docs('podmonitor.yaml');
+    expect(runtime).toMatchObject({ apiVersion: 'pkg.crossplane.io/v1beta1', kind: 'DeploymentRuntimeConfig' });
+    expect(fn).toMatchObject({ kind: 'Function', spec: { runtimeConfigRef: { name: runtime!.metadata.name } } });
+    // Crossplane runs a function in the container named package-runtime.
+    const container = runtime!.spec.deploymentTemplate.spec.template.spec.containers.find((c: { name: string }) => c.name === 'package-runtime');
+    const port = container.ports.find((p: { name: string }) => p.name === 'metrics');
+    expect(`:${port.containerPort}`).toBe(DEFAULT_METRICS_ADDRESS);
+    expect(monitor).toMatchObject({ apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: { labels: { release: 'kube-prometheus-stack' } } });
+    expect(monitor!.spec.selector.matchLabels).toEqual({ 'pkg.crossplane.io/function': fn!.metadata.name });
+    expect(monitor!.spec.podMetricsEndpoints).toEqual([expect.objectContaining({ port: 'metrics', path: '/metrics' })]);
   });
 });

@@ -22,9 +22,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { connect, startFunction, type RunningFunction } from '../../scripts/client.js';
-import { repoPath } from '../support/shared.js';
+import { repoPath, SHARED } from '../support/shared.js';
 import { freePort } from '../support/ports.js';
 import { startControlPlane, type ControlPlane, type Obj } from '../e2e/apiserver.js';
 import { crdsForXrd } from '../e2e/xcrd.js';
@@ -198,6 +198,19 @@ describe.skipIf(!haveControlPlane)('kube-state-metrics against a real API server
     metadata: { name, namespace },
     spec: { deletionProtection: true, roleDeletionPolicy: 'Orphan', dbDeletionPolicy: 'Orphan', ...spec },
   });
+
+  // reason: an example the API server refuses would leave the function without its metrics port in a real cluster.
+  it("examples/monitoring/function-runtime.yaml is accepted by Crossplane's CRDs", async () => {
+    const k = cp!.client;
+    for (const file of ['pkg.crossplane.io_deploymentruntimeconfigs.yaml', 'pkg.crossplane.io_functions.yaml']) {
+      const path = join(SHARED, 'stack-crds/crossplane', file);
+      if (!required("Crossplane's CRDs", existsSync(path) ? undefined : `${path} is missing`)) return;
+      await k.applyCRD(parse(readFileSync(path, 'utf8')) as Obj);
+    }
+    for (const doc of parseAllDocuments(readFileSync(repoPath('examples/monitoring/function-runtime.yaml'), 'utf8')).map((d) => d.toJSON() as Obj)) {
+      await expect(k.create(doc, { dryRun: true }), `${doc.kind} ${doc.metadata.name}`).resolves.toMatchObject({ status: 201, warnings: [] });
+    }
+  }, 5 * 60_000);
 
   // reason: the alerts and dashboard read these series; a wrong path or label in the config would leave them empty without any error.
   it('claim flavour: claims and their XR export conditions, protection, names, rotation and backups', async () => {
