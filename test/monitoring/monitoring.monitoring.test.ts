@@ -330,7 +330,7 @@ describe.skipIf(!havePostgres)('postgres_exporter custom queries against Postgre
   it('reports each tenant database: size, connections in use against the role limit, labelled by database', async () => {
     const limited = new Tenant(provider, example('claim', 'team-p', 'limited-db', { connectionLimit: 5 }));
     limited.converge();
-    const open = new Tenant(provider, example('namespaced', 'team-q', 'open-db', {}));
+    const open = new Tenant(provider, example('namespaced', 'team-q', 'open-db', { connectionLimit: -1 }));
     open.converge();
     const statusDatabase = (t: Tenant) => (t.last?.desired?.composite?.resource as Obj | undefined)?.status?.database as string;
     const dbLimited = statusDatabase(limited);
