@@ -159,10 +159,26 @@ describe('--metrics-address', () => {
 
   // reason: without the flag the environment's default applies (how the test suites move metrics off :8080).
   it('not given: FUNCTION_METRICS_ADDRESS decides', async () => {
-    expect(process.env.FUNCTION_METRICS_ADDRESS, 'vitest.config.ts sets it').toBe('127.0.0.1:0');
-    const fn = await startFunction(['--insecure']);
-    started.push(fn);
-    expect((await scrape(metricsUrl(fn))).samples.length).toBeGreaterThan(0);
+    // Spawned here rather than through startFunction(), so no caller's default flag can hide the variable.
+    const child = spawn(process.execPath, [MAIN, '--insecure', '--address', '127.0.0.1:0'], {
+      env: { ...process.env, FUNCTION_METRICS_ADDRESS: '127.0.0.1:0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let output = '';
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (c: Buffer) => {
+          output += c.toString();
+          if (output.includes('"msg":"listening"')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code}: ${output}`)));
+      });
+      expect(output).toContain('"metricsAddress":"127.0.0.1:0"');
+      const port = /"metricsPort":(\d+)/.exec(output)?.[1];
+      expect((await scrape(`http://127.0.0.1:${port}/metrics`)).samples.length).toBeGreaterThan(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
   }, TIMEOUT);
 
   // reason: a function that cannot serve its metrics must not run unobserved; it exits non-zero with one clear line.
