@@ -26,7 +26,7 @@ if (!values.request) {
 const address = values.address!;
 
 // Decoded from the same bytes the client sends, as the server of ours would see them.
-const answer = compose(wire(namedRequest(values.request)).req);
+const answer = compose(wire(namedRequest(values.request)).req, Date.now());
 const fatal = answer.results.find((r) => r.severity === Severity.SEVERITY_FATAL);
 if (fatal) {
   process.stderr.write(`replay: compose() refused the ${values.request} request: ${fatal.message}\n`);

@@ -24,6 +24,9 @@ export const CLAIM_KIND = 'TenantDatabase';
 export const XR_KIND_CLAIM_FLAVOUR = 'XTenantDatabase';
 export const XR_KIND_NAMESPACED = 'TenantDatabase';
 
+/** The API version of every provider-sql PostgreSQL kind, in both groups. */
+export const SQL_VERSION = 'v1alpha1';
+
 /** Crossplane's labels on a claim-bound XR. */
 export const CLAIM_NAME_LABEL = 'crossplane.io/claim-name';
 export const CLAIM_NAMESPACE_LABEL = 'crossplane.io/claim-namespace';
@@ -44,6 +47,30 @@ export interface Flavour {
   providerConfigRef(ref: ProviderConfigRef): Record<string, string>;
   /** A reference to a Kubernetes Secret key, as the MR's group spells it. */
   secretKeyRef(name: string, key: string, namespace: string): Record<string, string>;
+  /**
+   * Where a Role writes its connection secret: the platform's namespace for
+   * cluster-scoped MRs (`configured`, from the function input), the MR's own
+   * namespace for namespaced ones.
+   */
+  connectionSecretNamespace(configured: string): string;
+  /** writeConnectionSecretToRef as the MR's group spells it (namespaced MRs take no namespace). */
+  connectionSecretRef(name: string, configured: string): Record<string, string>;
+  /**
+   * The claim, when there is one to protect apart from the XR: deleting a claim
+   * (kubectl, an Argo CD prune) must be refused at once rather than leave it
+   * stuck terminating. Namespaced XRs have no claim.
+   */
+  claimUsageTarget(tenant: Tenant): UsageTarget | undefined;
+}
+
+/** What a Usage protects, and where the Usage itself lives. */
+export interface UsageTarget {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  /** The Usage's kind and namespace: a claim is protected by a namespaced Usage beside it. */
+  usageKind: 'ClusterUsage' | 'Usage';
+  usageNamespace?: string;
 }
 
 /** Who the tenant is: the Kubernetes namespace and name the app team wrote. */
@@ -65,6 +92,15 @@ const claimFlavour: Flavour = {
   deletion: (policy) => ({ deletionPolicy: policy }),
   providerConfigRef: (ref) => ({ name: ref.name }),
   secretKeyRef: (name, key, namespace) => ({ key, name, namespace }),
+  connectionSecretNamespace: (configured) => configured,
+  connectionSecretRef: (name, configured) => ({ name, namespace: configured }),
+  claimUsageTarget: (tenant) => ({
+    apiVersion: tenant.xrApiVersion,
+    kind: CLAIM_KIND,
+    name: tenant.name,
+    usageKind: 'Usage',
+    usageNamespace: tenant.namespace,
+  }),
 };
 
 function namespacedFlavour(namespace: string): Flavour {
@@ -77,6 +113,9 @@ function namespacedFlavour(namespace: string): Flavour {
     deletion: (policy) => (policy === 'Orphan' ? { managementPolicies: [...ORPHAN_MANAGEMENT_POLICIES] } : { managementPolicies: ['*'] }),
     providerConfigRef: (ref) => ({ kind: ref.kind, name: ref.name }),
     secretKeyRef: (name, key) => ({ key, name }),
+    connectionSecretNamespace: () => namespace,
+    connectionSecretRef: (name) => ({ name }),
+    claimUsageTarget: () => undefined,
   };
 }
 

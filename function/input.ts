@@ -43,6 +43,12 @@ export interface FunctionInput {
     recoveryWindowInDays: number;
     tags: Record<string, string>;
   };
+  /** meta.ttl bounds, in seconds (ttl.ts). */
+  ttl: {
+    pendingMinSeconds: number;
+    pendingMaxSeconds: number;
+    readySeconds: number;
+  };
 }
 
 const TEMPLATE = '^[a-z0-9_{}]{1,128}$';
@@ -161,6 +167,38 @@ export const inputSchema = {
         },
       },
     },
+    ttl: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      description:
+        'How long Crossplane may wait before calling the function again for a tenant (the response TTL). While ' +
+        'anything the tenant needs is pending: a quarter of the time it has been waiting in its current state, ' +
+        'between pendingMinSeconds and pendingMaxSeconds; once everything is ready: readySeconds.',
+      properties: {
+        pendingMinSeconds: {
+          type: 'integer',
+          default: 5,
+          minimum: 1,
+          maximum: 3600,
+          description: 'TTL of a tenant that has just started waiting (a new claim, a step forward).',
+        },
+        pendingMaxSeconds: {
+          type: 'integer',
+          default: 60,
+          minimum: 1,
+          maximum: 3600,
+          description: 'Longest TTL while pending, however long the tenant has been waiting; at least pendingMinSeconds.',
+        },
+        readySeconds: {
+          type: 'integer',
+          default: 600,
+          minimum: 60,
+          maximum: 86400,
+          description: "TTL once everything is ready: Crossplane's watches report real changes before it ends.",
+        },
+      },
+    },
   },
 } as const;
 
@@ -219,6 +257,13 @@ function uncachedParse(raw: unknown): Parsed {
   ] as const) {
     const problem = templateProblem(template);
     if (problem) return { error: `${field}: ${problem}` };
+  }
+  if (input.ttl.pendingMinSeconds > input.ttl.pendingMaxSeconds) {
+    return {
+      error:
+        `input.ttl.pendingMinSeconds: ${input.ttl.pendingMinSeconds} is greater than ` +
+        `input.ttl.pendingMaxSeconds (${input.ttl.pendingMaxSeconds}); the minimum must not exceed the maximum`,
+    };
   }
   return { input };
 }

@@ -1,47 +1,98 @@
 /**
- * The plan: every decision about one tenant, made once, before any object is
- * rendered. Resource renderers only read it, so the naming and policy rules
- * live in exactly one place and every renderer sees the same answers.
+ * The plan: every decision about one tenant, made once, from the admitted
+ * request and the observed facts, before any object is rendered — names,
+ * policies, which objects are composed and in which order, whose credentials
+ * are handed out and which wait, what is asked of Crossplane, whether the
+ * tenant is protected. Renderers (resources/*.ts) only read it.
+ *
+ * A plan that could only be carried out by dropping something that exists (a
+ * Secret whose password is lost, a rotation back to an old secret) is not
+ * made: the step refuses, by throwing a ComposeError.
  */
+import type { Admitted } from './admit.js';
+import { COMPOSED, credentialKeys, isUsageKey, LOGIN_NAMES, slot, type LoginOwner, type NameParts, type ObjectType, type Slot } from './composed.js';
+import { rdsSecretJson, type Credentials } from './credentials.js';
+import { SQL_VERSION, type Tenant, type UsageTarget } from './flavour.js';
 import type { FunctionInput } from './input.js';
-import type { Tenant } from './flavour.js';
-import type { DeletionPolicy, TenantDatabaseSpec } from './spec.js';
-import { childName, fillTemplate, isIdentifier, objectSuffix, readOnlyRoleName, tenantIdentifier } from './naming.js';
-
-export const EXTERNAL_NAME = 'crossplane.io/external-name';
+import { fillTemplate, isIdentifier, readOnlyRoleName, readOnlySchemaRoleName, tenantIdentifier } from './naming.js';
+import type { Facts, FoundCredentials } from './observe.js';
+import { inOrder } from './order.js';
+import { readiness } from './readiness.js';
+import { fail } from './refusal.js';
+import type { DeletionPolicy, ExtensionSpec, TenantDatabaseSpec } from './spec.js';
+import { rotationStamp, stampToTime } from './time.js';
 
 /**
  * A PostgreSQL login role and everything that carries its credentials: the
- * role's own connection secret (written by provider-sql), the Secret apps read,
- * and the AWS copy. The tenant's role and the read-only role are both Logins,
- * rendered by the same code.
+ * role's own connection secret (written by provider-sql), the Secret apps
+ * read, and the AWS copy. The tenant's role and the read-only role are both
+ * Logins, rendered by the same code; `owner` says whose it is.
  */
 export interface Login {
-  /** Prefix of its composed-resource names: '' for the tenant's role, 'readonly-' for the reader. */
-  key: '' | 'readonly-';
+  owner: LoginOwner;
   /** PostgreSQL role name. */
   role: string;
   /** Whether the role may log in; false keeps a retired reader composed but locked out. */
   canLogin: boolean;
-  objects: {
-    role: string;
-    /** Named after the rotation trigger: a name provider-sql has not seen makes it generate a new password. */
-    roleConnectionSecret: string;
-    secret: string;
-    awsSecret: string;
-    awsSecretString: string;
-    awsSecretVersion: string;
-  };
+  /** Named after the rotation: a name provider-sql has not written makes it generate a new password. */
+  roleConnectionSecret: string;
+  /** The Secret apps read. */
+  secretName: string;
+  /** The name of the AWS Secrets Manager secret. */
   awsSecretName: string;
+  /** Object names of the AWS copy, which the SecretVersion refers to. */
+  awsSecret: string;
+  awsSecretString: string;
+  /** The credentials found for it, best source first (observe.ts); undefined while none are known. */
+  credentials?: Credentials;
+}
+
+/** The reader's role for one schema it reads (naming.ts, readOnlySchemaRoleName, says why it exists). */
+export interface ReaderSchema {
+  schema: string;
+  /** PostgreSQL name of the schema role. */
+  role: string;
 }
 
 /**
  * The read-only role: absent (never asked for), active, or retired (asked for
  * once, now switched off). A retired reader stays composed, unable to log in:
  * its grants outlive their managed resources in PostgreSQL (orphaned, or never
- * revoked), so only a role that cannot log in really ends its access.
+ * revoked), so only a role that cannot log in really ends its access. Schema
+ * roles once created stay composed in every state but absent (`kept`): they
+ * hold privileges in the tenant's database, so with a Delete policy they could
+ * not be dropped before the database, and would be left stuck deleting.
  */
-export type ReaderState = 'absent' | 'active' | 'retired';
+export type Reader =
+  | { state: 'absent' }
+  | { state: 'active'; login: Login; schemas: ReaderSchema[]; kept: ReaderSchema[] }
+  | { state: 'retired'; login: Login; kept: ReaderSchema[] };
+
+/** One composed object: its row in the table (composed.ts), its slot, and what its renderer needs. */
+export type Composed = { slot: Slot } & (
+  | { row: 'database' }
+  | { row: 'role'; login: Login }
+  | { row: 'grant' }
+  | { row: 'extension'; extension: ExtensionSpec }
+  | { row: 'schema'; schema: string }
+  | { row: 'secret'; login: Login; credentials: Credentials }
+  | { row: 'awsSecret'; login: Login; region: string }
+  | { row: 'awsSecretString'; login: Login; json: string }
+  | { row: 'awsSecretVersion'; login: Login; region: string; json: string }
+  | { row: 'readerGrant'; reader: Login }
+  | { row: 'readerSchemaRole'; schemaRole: ReaderSchema }
+  | { row: 'readerMembership'; reader: Login; schemaRole: ReaderSchema }
+  | { row: 'readerSchemaGrant'; schemaRole: ReaderSchema }
+  | { row: 'readerDefaultPrivileges'; schemaRole: ReaderSchema; objectType: ObjectType }
+  | { row: 'usage'; of: UsageTarget; what: string }
+);
+
+/** A Role's connection secret the function asks Crossplane for (requirements). */
+export interface Requirement {
+  key: string;
+  name: string;
+  namespace: string;
+}
 
 export interface Plan {
   tenant: Tenant;
@@ -50,31 +101,10 @@ export interface Plan {
   /** PostgreSQL identifiers. */
   database: string;
   role: string;
-  /** The rotation stamp the Roles' connection secrets are named after, or undefined before any rotation. */
-  rotation?: string;
   /** Whether the AWS Secrets Manager copies are composed (the claim's choice, else the platform's). */
   secretsManager: boolean;
   tenantLogin: Login;
-  reader: ReaderState;
-  /** Present unless reader is 'absent'. */
-  readerLogin?: Login;
-  /** Kubernetes object names of everything composed that is not part of a Login. */
-  objects: {
-    database: string;
-    grant: string;
-    extension(name: string): string;
-    schema(name: string): string;
-    /** Namespace of the roles' connection secrets. */
-    roleConnectionSecretNamespace: string;
-    usage(of: string): string;
-    readerGrant: string;
-    readerSchemaRole(schema: string): string;
-    readerMembership(schema: string): string;
-    readerSchemaGrant(schema: string): string;
-    readerDefaultPrivileges(schema: string, objectType: 'table' | 'sequence'): string;
-  };
-  /** Schemas the reader reads: public and every listed one. */
-  readerSchemas: string[];
+  reader: Reader;
   policies: {
     database: DeletionPolicy;
     role: DeletionPolicy;
@@ -88,91 +118,48 @@ export interface Plan {
     inDatabase: 'Orphan';
     awsSecret: DeletionPolicy;
   };
+  /** Everything composed, in the order the XR's status lists what is not ready. */
+  composed: Composed[];
+  /** Objects not composed yet, and why: held back by the order of creation (order.ts), then Secrets waiting for credentials (the XR's status lists them after `composed`). */
+  waiting: string[];
+  requirements: Requirement[];
+  /** Protected now, as the API server sees it (see `isProtected`). */
+  protected: boolean;
 }
 
-/** Observed external names win: a database, once created, is never renamed. */
-export interface ObservedNames {
-  database?: string;
-  role?: string;
-  readerRole?: string;
-}
-
-export interface ObservedFacts {
-  /** The reader Role exists: switching readOnlyRole off retires it instead of dropping it. */
-  readerComposed: boolean;
-  /** The rotation stamp the Roles' connection secrets are named after (see compose.ts), if any. */
-  rotation?: string;
-}
-
-function login(
-  key: Login['key'],
-  role: string,
-  canLogin: boolean,
-  tenant: Tenant,
-  input: FunctionInput,
-  rotation: string | undefined,
-): Login {
-  const { xrName, namespace, name } = tenant;
-  const secretSuffix = key === '' ? '' : '-readonly';
-  const connection = `${key}role-connection${rotation ? `-${rotation}` : ''}`;
-  return {
-    key,
-    role,
-    canLogin,
-    objects: {
-      role: childName(xrName, `${key}role`),
-      roleConnectionSecret: childName(xrName, connection),
-      secret: `${name}${secretSuffix}-secret`,
-      awsSecret: childName(xrName, `${key}aws-secret`),
-      awsSecretString: `${name}${secretSuffix}-secretsmanager`,
-      awsSecretVersion: childName(xrName, `${key}aws-secret-version`),
-    },
-    awsSecretName: `${fillTemplate(input.secretsManager.nameTemplate, namespace, name)}${secretSuffix}`,
+export function makePlan(admitted: Admitted, facts: Facts): Plan {
+  const { tenant, spec, input, adopted } = admitted;
+  const { namespace, name } = tenant;
+  const n: NameParts = tenant;
+  const database = pick(facts.resources.get(COMPOSED.database.key())?.externalName, adopted.database) ?? tenantIdentifier(input.naming.databaseTemplate, namespace, name);
+  const role = pick(facts.resources.get(COMPOSED.role.key('tenant'))?.externalName, adopted.role) ?? tenantIdentifier(input.naming.roleTemplate, namespace, name);
+  const rotation = plannedRotation(spec, facts);
+  const login = (owner: LoginOwner, pgRole: string, canLogin: boolean): Login => {
+    const found = canLogin ? chosenCredentials(facts.credentials[owner]) : undefined;
+    return {
+      owner,
+      role: pgRole,
+      canLogin,
+      roleConnectionSecret: LOGIN_NAMES.roleConnectionSecret(n, owner, rotation),
+      secretName: COMPOSED.secret.name(n, owner),
+      awsSecretName: `${fillTemplate(input.secretsManager.nameTemplate, namespace, name)}${owner === 'reader' ? '-readonly' : ''}`,
+      awsSecret: COMPOSED.awsSecret.name(n, owner),
+      awsSecretString: COMPOSED.awsSecretString.name(n, owner),
+      ...(found ? { credentials: { ...found, username: found.username || pgRole } } : {}),
+    };
   };
-}
-
-export function makePlan(
-  tenant: Tenant,
-  spec: TenantDatabaseSpec,
-  input: FunctionInput,
-  observed: ObservedNames,
-  facts: ObservedFacts = { readerComposed: false },
-): Plan {
-  const { namespace, name, xrName, flavour } = tenant;
-  const database = isIdentifier(observed.database)
-    ? observed.database
-    : tenantIdentifier(input.naming.databaseTemplate, namespace, name);
-  const role = isIdentifier(observed.role) ? observed.role : tenantIdentifier(input.naming.roleTemplate, namespace, name);
-  const { rotation } = facts;
-  const reader: ReaderState = spec.readOnlyRole ? 'active' : facts.readerComposed ? 'retired' : 'absent';
-  const readerRole = isIdentifier(observed.readerRole) ? observed.readerRole : readOnlyRoleName(role);
+  const tenantLogin = login('tenant', role, true);
+  const reader = plannedReader(spec, facts, role, login);
   const orphanedData = spec.dbDeletionPolicy === 'Orphan' || spec.roleDeletionPolicy === 'Orphan';
-  return {
+  const base = {
     tenant,
     spec,
     input,
     database,
     role,
-    rotation,
     secretsManager: spec.secretsManager.enabled ?? input.secretsManager.enabled,
-    tenantLogin: login('', role, true, tenant, input, rotation),
+    tenantLogin,
     reader,
-    readerLogin: reader === 'absent' ? undefined : login('readonly-', readerRole, reader === 'active', tenant, input, rotation),
-    objects: {
-      database: childName(xrName, 'database'),
-      grant: childName(xrName, 'grant-database'),
-      extension: (ext) => childName(xrName, `ext-${objectSuffix(ext)}`),
-      schema: (schema) => childName(xrName, `schema-${objectSuffix(schema)}`),
-      roleConnectionSecretNamespace: flavour.mrNamespace ?? input.sql.connectionSecretNamespace,
-      usage: (of) => childName(xrName, `protect-${of}`),
-      readerGrant: childName(xrName, 'readonly-grant-database'),
-      readerSchemaRole: (schema) => childName(xrName, `readonly-role-${objectSuffix(schema)}`),
-      readerMembership: (schema) => childName(xrName, `readonly-member-${objectSuffix(schema)}`),
-      readerSchemaGrant: (schema) => childName(xrName, `readonly-usage-${objectSuffix(schema)}`),
-      readerDefaultPrivileges: (schema, objectType) =>
-        childName(xrName, `readonly-${objectType === 'table' ? 'tables' : 'sequences'}-${objectSuffix(schema)}`),
-    },
-    readerSchemas: ['public', ...spec.schemas],
     policies: {
       database: spec.dbDeletionPolicy,
       role: spec.roleDeletionPolicy,
@@ -180,6 +167,219 @@ export function makePlan(
       grant: orphanedData ? 'Orphan' : 'Delete',
       inDatabase: 'Orphan',
       awsSecret: spec.secretsManager.deletionPolicy ?? spec.roleDeletionPolicy,
-    },
+    } as const,
   };
+  const all = composedObjects(base, facts);
+  // Creation in order (order.ts): what is not observed yet waits for what it needs.
+  const ordered = inOrder(base, all, facts);
+  const logins = loginsOf(tenantLogin, reader);
+  return {
+    ...base,
+    composed: ordered.composed,
+    waiting: [...ordered.waiting, ...waiting(logins, all)],
+    requirements: requirements(base, logins, facts),
+    protected: isProtected(spec, all, facts),
+  };
+}
+
+type PlanBase = Omit<Plan, 'composed' | 'waiting' | 'requirements' | 'protected'>;
+
+/** Observed external names win: a database, once created, is never renamed. */
+function pick(observed: string | undefined, adopted: string | undefined): string | undefined {
+  return isIdentifier(observed) ? observed : adopted;
+}
+
+/** The published connection details first, then the Role's connection secret, then the Secret rendered before. */
+function chosenCredentials(found: FoundCredentials): Credentials | undefined {
+  return found.published ?? found.required ?? found.rendered;
+}
+
+/**
+ * The rotation the Roles' connection secrets are named after: the trigger's,
+ * or, with no trigger, the one already in place (removing the trigger keeps
+ * the password). A trigger earlier than a rotation already done is refused:
+ * its secret name would point provider-sql back at an old secret, whose
+ * password no longer works.
+ */
+function plannedRotation(spec: TenantDatabaseSpec, facts: Facts): string | undefined {
+  const latest = facts.rotationsDone[facts.rotationsDone.length - 1];
+  const wanted = spec.passwordRotationTrigger ? rotationStamp(spec.passwordRotationTrigger) : undefined;
+  if (wanted && latest && wanted < latest) {
+    fail(
+      'InvalidSpec',
+      `spec.passwordRotationTrigger: ${spec.passwordRotationTrigger} is earlier than the last rotation (${stampToTime(latest)}); ` +
+        'to rotate again, set a later time',
+    );
+  }
+  return wanted ?? latest;
+}
+
+function plannedReader(
+  spec: TenantDatabaseSpec,
+  facts: Facts,
+  role: string,
+  login: (owner: LoginOwner, pgRole: string, canLogin: boolean) => Login,
+): Reader {
+  const observedRole = facts.resources.get(COMPOSED.role.key('reader'));
+  if (!spec.readOnlyRole && !observedRole) return { state: 'absent' };
+  const readerRole = isIdentifier(observedRole?.externalName) ? observedRole.externalName : readOnlyRoleName(role);
+  const schemaRole = (schema: string): ReaderSchema => {
+    const kept = facts.readerSchemaRoles.get(schema)?.externalName;
+    return { schema, role: isIdentifier(kept) ? kept : readOnlySchemaRoleName(readerRole, schema) };
+  };
+  const schemas = spec.readOnlyRole ? ['public', ...spec.schemas] : [];
+  const kept = [...facts.readerSchemaRoles.keys()].filter((s) => isIdentifier(s) && !schemas.includes(s)).map(schemaRole);
+  if (!spec.readOnlyRole) return { state: 'retired', login: login('reader', readerRole, false), kept };
+  return { state: 'active', login: login('reader', readerRole, true), schemas: schemas.map(schemaRole), kept };
+}
+
+function loginsOf(tenantLogin: Login, reader: Reader): Login[] {
+  return reader.state === 'absent' ? [tenantLogin] : [tenantLogin, reader.login];
+}
+
+/** Every composed object, in order: the tenant's, its credentials, the reader's, its credentials, protection. */
+function composedObjects(plan: PlanBase, facts: Facts): Composed[] {
+  const { tenant: n, spec, reader } = plan;
+  const out: Composed[] = [
+    { row: 'database', slot: slot(COMPOSED.database, n) },
+    { row: 'role', slot: slot(COMPOSED.role, n, 'tenant'), login: plan.tenantLogin },
+    { row: 'grant', slot: slot(COMPOSED.grant, n) },
+    ...spec.extensions.map((extension): Composed => ({ row: 'extension', slot: slot(COMPOSED.extension, n, extension.name), extension })),
+    ...spec.schemas.map((schema): Composed => ({ row: 'schema', slot: slot(COMPOSED.schema, n, schema), schema })),
+  ];
+  // On first creation, the app gets its credentials only once the reader's default privileges are in
+  // place: a table the tenant created before them would stay unreadable to the reader. Credentials
+  // already handed out are never withheld (that would delete them).
+  const handedOut = credentialKeys('tenant').some((key) => facts.resources.has(key));
+  const waitForReader =
+    reader.state === 'active' &&
+    !handedOut &&
+    reader.schemas.some(({ schema }) =>
+      (['table', 'sequence'] as const).some((type) => !readiness('DefaultPrivileges', facts.resources.get(COMPOSED.readerDefaultPrivileges.key(schema, type))).ready),
+    );
+  out.push(...credentialObjects(plan, plan.tenantLogin, facts, waitForReader));
+
+  if (reader.state !== 'absent') {
+    out.push({ row: 'role', slot: slot(COMPOSED.role, n, 'reader'), login: reader.login });
+    if (reader.state === 'active') {
+      out.push({ row: 'readerGrant', slot: slot(COMPOSED.readerGrant, n), reader: reader.login });
+      for (const schemaRole of reader.schemas) {
+        const { schema } = schemaRole;
+        out.push(
+          { row: 'readerSchemaRole', slot: slot(COMPOSED.readerSchemaRole, n, schema), schemaRole },
+          { row: 'readerMembership', slot: slot(COMPOSED.readerMembership, n, schema), reader: reader.login, schemaRole },
+          { row: 'readerSchemaGrant', slot: slot(COMPOSED.readerSchemaGrant, n, schema), schemaRole },
+          { row: 'readerDefaultPrivileges', slot: slot(COMPOSED.readerDefaultPrivileges, n, schema, 'table'), schemaRole, objectType: 'table' },
+          { row: 'readerDefaultPrivileges', slot: slot(COMPOSED.readerDefaultPrivileges, n, schema, 'sequence'), schemaRole, objectType: 'sequence' },
+        );
+      }
+    }
+    for (const schemaRole of reader.kept) out.push({ row: 'readerSchemaRole', slot: slot(COMPOSED.readerSchemaRole, n, schemaRole.schema), schemaRole });
+    if (reader.state === 'active') out.push(...credentialObjects(plan, reader.login, facts, false));
+  }
+  if (spec.deletionProtection) out.push(...usages(plan));
+  return out;
+}
+
+/**
+ * The Secret and AWS copy of one login, or nothing while its password is not
+ * known yet (or, `withhold`, not to be handed out yet). A Secret or AWS
+ * version that exists is never dropped for want of a password: that is a
+ * refusal.
+ */
+function credentialObjects(plan: PlanBase, login: Login, facts: Facts, withhold: boolean): Composed[] {
+  const { tenant: n } = plan;
+  const c = login.credentials;
+  const out: Composed[] = [];
+  const secret = slot(COMPOSED.secret, n, login.owner);
+  if (c && !withhold) out.push({ row: 'secret', slot: secret, login, credentials: c });
+  else if (!c && facts.resources.has(secret.key)) {
+    fail(
+      'CredentialsUnavailable',
+      `observed.resources["${secret.key}"]: Secret ${login.secretName} holds no password and the Role published none; ` +
+        'refusing to drop it (set spec.passwordRotationTrigger to a later time to have a new password generated)',
+    );
+  }
+  const region = plan.input.secretsManager.region;
+  if (!plan.secretsManager || !region) return out;
+  out.push({ row: 'awsSecret', slot: slot(COMPOSED.awsSecret, n, login.owner), login, region });
+  const version = slot(COMPOSED.awsSecretVersion, n, login.owner);
+  const string = slot(COMPOSED.awsSecretString, n, login.owner);
+  if (c && !withhold) {
+    const json = rdsSecretJson(c, plan.database);
+    out.push({ row: 'awsSecretString', slot: string, login, json }, { row: 'awsSecretVersion', slot: version, login, region, json });
+  } else if (!c && (facts.resources.has(version.key) || facts.resources.has(string.key))) {
+    fail(
+      'CredentialsUnavailable',
+      `observed.resources["${version.key}"]: credentials are not available, yet the AWS secret version exists; ` +
+        "refusing to drop it (check the Role's connection secret)",
+    );
+  }
+  return out;
+}
+
+/**
+ * Deletion protection: Usages that make the API server refuse to delete the
+ * Database, the Roles, the XR and (claim flavour) the claim, while
+ * spec.deletionProtection is true.
+ */
+function usages(plan: PlanBase): Composed[] {
+  const { tenant, reader } = plan;
+  const { flavour, xrApiVersion, xrKind, xrName } = tenant;
+  const inFlavour = (apiVersion: string, kind: string, name: string): UsageTarget => ({
+    apiVersion,
+    kind,
+    name,
+    usageKind: flavour.usageKind,
+    ...(flavour.mrNamespace ? { usageNamespace: flavour.mrNamespace } : {}),
+  });
+  const sqlApiVersion = `${flavour.sqlGroup}/${SQL_VERSION}`;
+  const out: Composed[] = [
+    { row: 'usage', slot: slot(COMPOSED.usage, tenant, 'database'), of: inFlavour(sqlApiVersion, 'Database', COMPOSED.database.name(tenant)), what: `Database ${plan.database}` },
+  ];
+  for (const login of reader.state === 'absent' ? [plan.tenantLogin] : [plan.tenantLogin, reader.login]) {
+    const target = login.owner === 'tenant' ? 'role' : 'readonly-role';
+    out.push({ row: 'usage', slot: slot(COMPOSED.usage, tenant, target), of: inFlavour(sqlApiVersion, 'Role', COMPOSED.role.name(tenant, login.owner)), what: `Role ${login.role}` });
+  }
+  out.push({ row: 'usage', slot: slot(COMPOSED.usage, tenant, 'xr'), of: inFlavour(xrApiVersion, xrKind, xrName), what: `${xrKind} ${xrName}` });
+  const claim = flavour.claimUsageTarget(tenant);
+  if (claim) out.push({ row: 'usage', slot: slot(COMPOSED.usage, tenant, 'claim'), of: claim, what: `Claim ${tenant.namespace}/${tenant.name}` });
+  return out;
+}
+
+/** Why each login that may log in has no Secret yet. */
+function waiting(logins: Login[], composed: Composed[]): string[] {
+  const out: string[] = [];
+  for (const login of logins) {
+    if (!login.canLogin || composed.some((c) => c.row === 'secret' && c.login === login)) continue;
+    const why = login.credentials
+      ? "waiting for the read-only role's default privileges"
+      : `waiting for the ${login.owner === 'tenant' ? 'Role' : 'read-only Role'}'s generated password`;
+    out.push(`Secret ${login.secretName} (${why})`);
+  }
+  return out;
+}
+
+/**
+ * Ask Crossplane for a Role's connection secret only where the observed Role
+ * came without connection details: Crossplane calls the function a second
+ * time in every reconcile that has requirements, and in v2.2.4 the details
+ * are there in both flavours once provider-sql has published them. A Role not
+ * created yet has no secret either, so nothing is asked for then.
+ */
+function requirements(plan: PlanBase, logins: Login[], facts: Facts): Requirement[] {
+  const namespace = plan.tenant.flavour.connectionSecretNamespace(plan.input.sql.connectionSecretNamespace);
+  return logins
+    .filter((l) => l.canLogin && facts.resources.has(COMPOSED.role.key(l.owner)) && !facts.credentials[l.owner].published)
+    .map((l) => ({ key: LOGIN_NAMES.connectionRequirement(l.owner), name: l.roleConnectionSecret, namespace }));
+}
+
+/**
+ * Protected now, as the API server sees it: with protection on, every Usage
+ * exists and is ready; with it off, a Usage that still exists (being deleted)
+ * still refuses a delete.
+ */
+function isProtected(spec: TenantDatabaseSpec, composed: Composed[], facts: Facts): boolean {
+  if (!spec.deletionProtection) return [...facts.resources.keys()].some(isUsageKey);
+  return composed.filter((c) => c.row === 'usage').every((c) => readiness(c.slot.kind, facts.resources.get(c.slot.key)).ready);
 }

@@ -7,24 +7,13 @@
  * condition message, so that `kubectl describe` says which object is waiting
  * and why, in the words of its own controller.
  */
-export interface ObservedObject {
-  resource?: Record<string, unknown>;
-}
+import type { ResourceCondition as Condition } from '@crossplane-org/function-sdk-typescript';
+import type { ComposedKind } from './composed.js';
 
-interface Condition {
-  type?: unknown;
-  status?: unknown;
-  reason?: unknown;
-  message?: unknown;
-}
-
-const CONDITIONLESS_KINDS = new Set(['Secret']);
-const MAX_MESSAGE = 200;
-
-function conditions(obj: Record<string, unknown> | undefined): Condition[] {
-  const status = obj?.status as Record<string, unknown> | undefined;
-  const list = status?.conditions;
-  return Array.isArray(list) ? (list as Condition[]) : [];
+/** What readiness needs of an observed object: its Ready and Synced conditions (status Unknown when absent). */
+export interface ObservedConditions {
+  ready: Condition;
+  synced: Condition;
 }
 
 export interface Readiness {
@@ -33,15 +22,22 @@ export interface Readiness {
   why?: string;
 }
 
-/** Is the observed counterpart of a desired object ready? */
-export function readiness(kind: string, observed: ObservedObject | undefined): Readiness {
-  const obj = observed?.resource;
-  if (!obj) return { ready: false, why: 'not created yet' };
+/** Kinds that have no conditions: ready once they exist. */
+const CONDITIONLESS_KINDS = new Set<ComposedKind>(['Secret']);
+const MAX_MESSAGE = 200;
+
+/** The SDK reports a missing condition as status Unknown with nothing else. */
+function present(c: Condition): boolean {
+  return c.status !== 'Unknown' || c.reason !== undefined || c.message !== undefined || c.lastTransitionTime !== undefined;
+}
+
+/** Is the observed counterpart of a composed object ready? `observed` is undefined when it does not exist yet. */
+export function readiness(kind: ComposedKind, observed: ObservedConditions | undefined): Readiness {
+  if (!observed) return { ready: false, why: 'not created yet' };
   if (CONDITIONLESS_KINDS.has(kind)) return { ready: true };
-  const ready = conditions(obj).find((c) => c.type === 'Ready');
-  if (ready?.status === 'True') return { ready: true };
-  const synced = conditions(obj).find((c) => c.type === 'Synced' && c.status === 'False');
-  const cause = synced ?? ready;
+  const { ready, synced } = observed;
+  if (ready.status === 'True') return { ready: true };
+  const cause = synced.status === 'False' ? synced : present(ready) ? ready : undefined;
   if (!cause) return { ready: false, why: 'no Ready condition yet' };
   const parts = [cause.reason, cause.message].filter((p): p is string => typeof p === 'string' && p !== '');
   const why = parts.join(': ').replace(/\s+/g, ' ');

@@ -29,6 +29,13 @@ export type RefusalReason =
   | 'InvalidRequest'
   | 'InternalError';
 
+/** A refusal: the class of problem, and a message that names the field and what to do. */
+export interface Refusal {
+  reason: RefusalReason;
+  message: string;
+}
+
+/** Thrown where a refusal is found deep inside a step; compose turns it into a refusal response. */
 export class ComposeError extends Error {
   constructor(
     readonly reason: RefusalReason,
@@ -44,13 +51,20 @@ export function fail(reason: RefusalReason, message: string): never {
 
 /** The condition type this function owns (Crossplane owns Ready and Synced). */
 export const CONDITION_TYPE = 'Provisioned';
-/** How long Crossplane may reuse any answer of this function for the same request. */
-export const RESPONSE_TTL = { seconds: 60, nanos: 0 };
+/**
+ * How long Crossplane waits before asking again after a refusal. A refusal is
+ * fixed by an edit (the claim's spec, the Composition's input), which is a
+ * watch event of its own, or clears by itself (CredentialsUnavailable while
+ * provider-sql republishes a password): a minute suits both, and does not
+ * depend on the function input, which a refusal may not have been able to
+ * read. Answers that compose follow the tenant's state instead (ttl.ts).
+ */
+export const REFUSAL_TTL = { seconds: 60, nanos: 0 };
 
 /** A response that refuses the request: nothing desired, the reason told three ways (see above). */
-export function refusal(req: RunFunctionRequest, reason: RefusalReason, message: string): RunFunctionResponse {
+export function refusal(req: RunFunctionRequest, { reason, message }: Refusal): RunFunctionResponse {
   return {
-    meta: { tag: typeof req?.meta?.tag === 'string' ? req.meta.tag : '', ttl: RESPONSE_TTL },
+    meta: { tag: typeof req?.meta?.tag === 'string' ? req.meta.tag : '', ttl: REFUSAL_TTL },
     desired: { composite: undefined, resources: {} },
     results: [
       { severity: Severity.SEVERITY_WARNING, message, reason, target: Target.TARGET_COMPOSITE_AND_CLAIM },
@@ -60,5 +74,5 @@ export function refusal(req: RunFunctionRequest, reason: RefusalReason, message:
     requirements: undefined,
     conditions: [{ type: CONDITION_TYPE, status: Status.STATUS_CONDITION_FALSE, reason, message, target: Target.TARGET_COMPOSITE_AND_CLAIM }],
     output: undefined,
-  } as RunFunctionResponse;
+  };
 }

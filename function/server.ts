@@ -77,15 +77,18 @@ function validateTlsMaterial(dir: string, ca: Buffer, cert: Buffer, key: Buffer)
   }
 }
 
-/** The FunctionHandler: compose(), measured, plus a debug line that carries no secret. */
-export function handler(logger: Logger, metrics?: FunctionMetrics) {
+/**
+ * The FunctionHandler: compose(), measured, plus a debug line that carries no secret.
+ * The clock is read here, at the edge, and nowhere else (`clock` for tests).
+ */
+export function handler(logger: Logger, clock: () => number = Date.now, metrics?: FunctionMetrics) {
   return {
     async RunFunction(req: RunFunctionRequest) {
       metrics?.inFlight.inc();
       const started = process.hrtime.bigint();
       let rsp: RunFunctionResponse | undefined;
       try {
-        rsp = compose(req);
+        rsp = compose(req, clock());
       } finally {
         // compose() answers every error with a refusal; were it ever to throw, the
         // SDK's runner turns that into a Fatal without a reason, counted as Unknown.
@@ -117,7 +120,7 @@ export async function startServer(
   metrics?: FunctionMetrics,
 ): Promise<{ server: grpc.Server; port: number }> {
   const credentials = serverCredentials(opts);
-  const runner = new FunctionRunner(handler(logger, metrics), logger);
+  const runner = new FunctionRunner(handler(logger, Date.now, metrics), logger);
   const server = new grpc.Server();
   const implementation: grpc.UntypedServiceImplementation = {
     runFunction: (call: grpc.ServerUnaryCall<RunFunctionRequest, RunFunctionResponse>, callback: grpc.sendUnaryData<RunFunctionResponse>) => {

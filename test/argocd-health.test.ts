@@ -14,7 +14,7 @@ import { parse } from 'yaml';
 import { Status, Target } from '@crossplane-org/function-sdk-typescript';
 import { compose } from '../function/compose.js';
 import { requestFor } from './support/cases.js';
-import { repoPath } from './support/shared.js';
+import { NOW, repoPath } from './support/shared.js';
 
 /** The slice of fengari's API this test uses (the module shim). */
 interface Fengari {
@@ -216,7 +216,7 @@ describe('Argo CD health check (argocd/health.lua)', () => {
   }
 
   it('a claim the function really refuses shows Degraded with the function\'s own message (reason: issue 10, Argo CD must not show Progressing forever)', () => {
-    const rsp = compose(requestFor({ flavour: 'claim', xr: 'examples/claim/production.yaml', patch: { spec: { extensions: [{ name: 'plv8' }] } } }));
+    const rsp = compose(requestFor({ flavour: 'claim', xr: 'examples/claim/production.yaml', patch: { spec: { extensions: [{ name: 'plv8' }] } } }), NOW);
     // What Crossplane v2.2.4 writes on the claim: its own Synced/Ready, and the function's conditions targeted at the claim.
     const fromFunction = rsp.conditions
       .filter((c) => c.target === Target.TARGET_COMPOSITE_AND_CLAIM)

@@ -8,7 +8,7 @@ import { Severity, Status, Target } from '@crossplane-org/function-sdk-typescrip
 import { compose } from '../function/compose.js';
 import { loadCases, mismatches, requestFor } from './support/cases.js';
 import { CrdValidator } from './support/crds.js';
-import { CRDS, requireShared } from './support/shared.js';
+import { CRDS, NOW, requireShared } from './support/shared.js';
 import { join } from 'node:path';
 
 const haveCrds = requireShared(CRDS);
@@ -20,7 +20,7 @@ describe.skipIf(!haveCrds)('compose cases (test/cases)', () => {
   for (const c of loadCases()) {
     it(`${c.file}: ${c.reason}`, () => {
       const req = requestFor(c);
-      const rsp = compose(req);
+      const rsp = compose(req, NOW);
       const fatal = rsp.results.filter((r) => r.severity === Severity.SEVERITY_FATAL);
       const desired = rsp.desired?.resources ?? {};
 
@@ -42,6 +42,8 @@ describe.skipIf(!haveCrds)('compose cases (test/cases)', () => {
         return;
       }
       expect(fatal.map((r) => r.message)).toEqual([]);
+      expect(c.expect.keys, 'a case that composes states its complete set of keys (expect.keys)').toBeDefined();
+      expect(Object.keys(desired).sort(), 'the composed-resource keys, exactly').toEqual([...c.expect.keys!].sort());
       for (const [key, partial] of Object.entries(c.expect.resources ?? {})) {
         if (partial === null) {
           expect(desired[key], `${key} must be absent`).toBeUndefined();
@@ -56,7 +58,7 @@ describe.skipIf(!haveCrds)('compose cases (test/cases)', () => {
       if (c.expect.condition) expect(mismatches(c.expect.condition, rsp.conditions[0], 'condition')).toEqual([]);
 
       for (const res of Object.values(desired)) expect(crds!.errors(res.resource!)).toEqual([]);
-      expect(JSON.stringify(compose(requestFor(c))), 'same request, same bytes').toBe(JSON.stringify(rsp));
+      expect(JSON.stringify(compose(requestFor(c), NOW)), 'same request, same bytes').toBe(JSON.stringify(rsp));
     });
   }
 });

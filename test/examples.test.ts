@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { compose } from '../function/compose.js';
 import { buildRequest, claimToXr, COMPOSITE_LABEL, compositionInput, loadYaml, observedResources, xrFor, type Obj } from '../scripts/request.js';
-import { repoPath } from './support/shared.js';
+import { Cluster } from './support/cluster.js';
+import { NOW, repoPath } from './support/shared.js';
 
 const EXAMPLES = [
   { flavour: 'claim', xr: 'examples/claim/production.yaml', observed: 'examples/claim/observed.yaml', required: 'examples/claim/required.yaml' },
@@ -30,11 +31,23 @@ function example(flavour: 'claim' | 'namespaced', file: string): { xr: Obj; inpu
   };
 }
 
-/** The first reconcile: what the function renders for the example with nothing observed. */
+/**
+ * What the function renders for the example once everything it composes exists: starting from
+ * nothing observed, each reconcile's objects become observed and ready, until nothing new is
+ * composed (objects are created in order: function/order.ts).
+ */
 function firstReconcile(flavour: 'claim' | 'namespaced', file: string) {
   const { xr, input } = example(flavour, file);
-  const rsp = compose(buildRequest(xr, input));
+  const cluster = new Cluster(xr, input);
+  let rsp = compose(buildRequest(xr, input), NOW);
   expect(rsp.results, 'the example renders without a Fatal result').toEqual([]);
+  for (let step = 0; step < 10; step++) {
+    const before = Object.keys(cluster.observed).length;
+    const r = cluster.reconcile();
+    expect(r.fatal).toBeUndefined();
+    rsp = r.response;
+    if (Object.keys(cluster.observed).length === before) break;
+  }
   return { xr, rsp };
 }
 
@@ -73,7 +86,7 @@ describe('second-reconcile examples match what the function renders', () => {
     it(`${e.required}: the Role's connection secret, exactly as the function requires it under crossplane render (reason: render serves requirements from this file by apiVersion, kind and name)`, () => {
       const { xr, input } = example(e.flavour, e.xr);
       // crossplane render passes observed resources without connection details, so the function must ask for the Secret.
-      const rsp = compose(buildRequest(xr, input, observedResources(loadYaml(repoPath(e.observed)))));
+      const rsp = compose(buildRequest(xr, input, observedResources(loadYaml(repoPath(e.observed)))), NOW);
       expect(rsp.results).toEqual([]);
       const requirement = rsp.requirements?.resources?.['role-connection-secret'];
       expect(requirement, 'the function requires the Role connection secret').toBeDefined();

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { compose } from '../function/compose.js';
 import { requestFor, SECOND_RECONCILE } from './support/cases.js';
 import { CrdValidator } from './support/crds.js';
-import { CRDS, requireShared } from './support/shared.js';
+import { CRDS, NOW, requireShared } from './support/shared.js';
 
 const haveCrds = requireShared(CRDS);
 const ORPHAN = ['Observe', 'Create', 'Update', 'LateInitialize'];
@@ -28,8 +28,9 @@ describe.skipIf(!haveCrds)('deletion matrix', () => {
   for (const f of flavours) {
     for (const spec of combos) {
       const label = `${f.flavour}: protection=${spec.deletionProtection} role=${spec.roleDeletionPolicy} db=${spec.dbDeletionPolicy}`;
+      // observedReady: the AWS SecretVersion is composed once the Secret it reads exists (function/order.ts).
       it(label, () => {
-        const rsp = compose(requestFor({ flavour: f.flavour, xr: f.xr, ...SECOND_RECONCILE[f.flavour], patch: { spec } }));
+        const rsp = compose(requestFor({ flavour: f.flavour, xr: f.xr, ...SECOND_RECONCILE[f.flavour], patch: { spec }, observedReady: ['aws-secret-string'] }), NOW);
         expect(rsp.results).toEqual([]);
         const desired = rsp.desired!.resources;
         const deletion = (key: string) => {

@@ -12,7 +12,7 @@ import { isReadOnlyRoleShape, MAX_IDENTIFIER_BYTES, readOnlyRoleName, readOnlySc
 import { requestFor } from './support/cases.js';
 import { Cluster, secretValue } from './support/cluster.js';
 import { CrdValidator } from './support/crds.js';
-import { CRDS, requireShared } from './support/shared.js';
+import { CRDS, NOW, requireShared } from './support/shared.js';
 
 type Obj = Record<string, any>;
 
@@ -37,7 +37,7 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
 
   it('renders a LOGIN role without elevated attributes, CONNECT, USAGE on public and every listed schema, and default SELECT on the tables and sequences the tenant creates (reason: issue 11)', () => {
     const c = cluster(flavour, { readOnlyRole: true, schemas: ['reporting'] });
-    const rsp = c.reconcile().response;
+    const rsp = c.converge().response; // created in order (function/order.ts), everything observed
     const tenantRole = external(resource(rsp, 'role'));
     const db = external(resource(rsp, 'database'));
     const reader = resource(rsp, 'readonly-role')!;
@@ -78,9 +78,7 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
 
   it('publishes <name>-readonly-secret with the seven keys and an AWS copy <awsSecretName>-readonly, and reports both in the status (reason: issue 11)', () => {
     const c = cluster(flavour, { readOnlyRole: true });
-    c.reconcile(); // creates the objects
-    c.reconcile(); // the Secrets, once provider-sql has published the passwords
-    const rsp = c.reconcile().response; // everything observed
+    const rsp = c.converge().response; // created in order, the Secrets once provider-sql has published the passwords
     const reader = external(resource(rsp, 'readonly-role'));
     const secret = resource(rsp, 'readonly-secret')!;
     expect(secret.metadata).toMatchObject({ name: 'my-app-db-readonly-secret', namespace: 'my-namespace' });
@@ -97,27 +95,25 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
 
   it('withholds the tenant\'s first Secret until the reader\'s default privileges are ready, and never once it exists (reason: a table created before them would stay unreadable)', () => {
     const c = cluster(flavour, { readOnlyRole: true });
-    c.reconcile();
+    while (!c.observed['readonly-default-tables-public']) c.reconcile();
     c.observed['readonly-default-tables-public']!.status.conditions = [{ type: 'Ready', status: 'False', reason: 'Creating' }];
-    const waiting = compose(c.request());
+    const waiting = compose(c.request(), NOW);
     expect(resource(waiting, 'secret')).toBeUndefined();
     expect(resource(waiting, 'aws-secret-string')).toBeUndefined();
     expect(resource(waiting, 'readonly-secret'), "the reader's own Secret does not wait").toBeDefined();
     expect(waiting.desired!.composite!.resource!.status.notReady).toContain("Secret my-app-db-secret (waiting for the read-only role's default privileges)");
 
     const ready = cluster(flavour, { readOnlyRole: true });
-    ready.reconcile();
-    ready.reconcile();
+    ready.converge();
     ready.observed['readonly-default-tables-public']!.status.conditions = [{ type: 'Ready', status: 'False', reason: 'ReconcileError' }];
-    expect(resource(compose(ready.request()), 'secret'), 'an existing Secret is never withheld').toBeDefined();
+    expect(resource(compose(ready.request(), NOW), 'secret'), 'an existing Secret is never withheld').toBeDefined();
     delete ready.observed.secret;
-    expect(resource(compose(ready.request()), 'aws-secret-version'), 'nor an existing AWS copy').toBeDefined();
+    expect(resource(compose(ready.request(), NOW), 'aws-secret-version'), 'nor an existing AWS copy').toBeDefined();
   });
 
   it('switched off, the reader is kept but cannot log in, its Secrets and grants go, and nothing of the tenant changes; switched on again, it is back (reason: orphaned grants stay in PostgreSQL, so only NOLOGIN ends access)', () => {
     const c = cluster(flavour, { readOnlyRole: true, schemas: ['reporting'] });
-    c.reconcile();
-    const on = c.reconcile().response;
+    const on = c.converge().response;
     const password = secretValue(on, 'readonly-secret', 'password');
 
     c.xr.spec.readOnlyRole = false;
@@ -134,7 +130,7 @@ describe.each(['claim', 'namespaced'] as const)('read-only role (%s flavour)', (
     expect(off.requirements, 'nothing to ask for a role that cannot log in').toBeUndefined();
 
     c.xr.spec.readOnlyRole = true;
-    const back = c.reconcile().response;
+    const back = c.converge().response;
     expect(resource(back, 'readonly-role')!.spec.forProvider.privileges.login).toBe(true);
     expect(readerKeys(back).sort()).toEqual(readerKeys(on).sort());
     expect(secretValue(back, 'readonly-secret', 'password'), 'its connection secret was kept, so the password is too').toBe(password);
@@ -182,7 +178,7 @@ describe('read-only role names', () => {
   });
 
   it('a 63-character schema name still gives valid object names for every reader object (reason: Kubernetes names are shorter than the suffixes)', () => {
-    const rsp = compose(requestFor({ flavour: 'namespaced', xr: XR.namespaced, patch: { spec: { readOnlyRole: true, schemas: ['s'.repeat(63)] } } }));
+    const rsp = compose(requestFor({ flavour: 'namespaced', xr: XR.namespaced, patch: { spec: { readOnlyRole: true, schemas: ['s'.repeat(63)] } } }), NOW);
     expect(rsp.results).toEqual([]);
     const names = Object.values(rsp.desired!.resources).map((r) => (r.resource as Obj).metadata.name as string);
     for (const name of names) expect(name.length, name).toBeLessThanOrEqual(63);
@@ -193,21 +189,29 @@ describe('read-only role names', () => {
   it('adopting a role named like a read-only role is refused (reason: those shapes belong to readers and their schema roles)', () => {
     const req0 = { flavour: 'claim' as const, xr: XR.claim, input: { adoption: { enabled: true } } };
     const req = requestFor({ ...req0, patch: { metadata: { annotations: { 'tenantdb.platform.io/role-name': 'legacy_ro' } } } });
-    const rsp = compose(req);
+    const rsp = compose(req, NOW);
     expect(rsp.conditions[0]).toMatchObject({ reason: 'NotAllowed', message: expect.stringContaining('"legacy_ro" ends like the names of read-only roles') });
     const schemaShaped = compose(
       requestFor({ ...req0, patch: { metadata: { annotations: { 'tenantdb.platform.io/role-name': 'legacy_s0123abcd' } } } }),
+      NOW,
     );
     expect(schemaShaped.conditions[0]).toMatchObject({ reason: 'NotAllowed' });
   });
 
-  it('a claim name too long for <name>-readonly-secretsmanager is refused only when the reader is asked for (reason: existing long names keep working)', () => {
-    const name = 'n'.repeat(230);
-    const base = { flavour: 'namespaced' as const, xr: XR.namespaced, patch: { metadata: { name } } };
-    expect(compose(requestFor(base)).results).toEqual([]);
-    const refused = compose(requestFor({ ...base, patch: { ...base.patch, spec: { readOnlyRole: true } } }));
-    expect(refused.conditions[0]!.message).toBe(
-      'metadata.name: must be at most 229 characters while spec.readOnlyRole is true, so that "<name>-readonly-secretsmanager" is a valid Secret name',
-    );
+  it('a name longer than 63 characters is refused in both flavours, with or without the reader (reason: Crossplane writes it into label values, capped at 63)', () => {
+    for (const [flavour, xr, label] of [
+      ['namespaced', XR.namespaced, 'crossplane.io/composite'],
+      ['claim', XR.claim, 'crossplane.io/claim-name'],
+    ] as const) {
+      for (const readOnlyRole of [false, true]) {
+        const fits = compose(requestFor({ flavour, xr, patch: { metadata: { name: 'n'.repeat(63) }, spec: { readOnlyRole } } }), NOW);
+        expect(fits.results, `${flavour}: 63 characters fit`).toEqual([]);
+        const refused = compose(requestFor({ flavour, xr, patch: { metadata: { name: 'n'.repeat(64) }, spec: { readOnlyRole } } }), NOW);
+        expect(refused.conditions[0]).toMatchObject({
+          reason: 'InvalidResource',
+          message: `metadata.name: must be at most 63 characters (this one has 64): Crossplane writes it into the label ${label}, and Kubernetes caps label values at 63`,
+        });
+      }
+    }
   });
 });

@@ -69,7 +69,8 @@ describe.concurrent('npm run render renders as crossplane render prints', () => 
         status: 'False',
         reason: 'Creating',
         lastTransitionTime: '2024-01-01T00:00:00Z',
-        message: 'Unready resources: aws-secret, database, extension-pgcrypto, and 6 more',
+        // Created in order (function/order.ts): the first reconcile composes what needs nothing else.
+        message: 'Unready resources: aws-secret, role, usage-claim, and 1 more',
       },
       expect.objectContaining({ type: 'Provisioned', status: 'False', reason: 'Waiting', lastTransitionTime: '2024-01-01T00:00:00Z' }),
     ]);

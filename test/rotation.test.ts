@@ -19,10 +19,9 @@ function cluster(flavour: 'claim' | 'namespaced', spec: Obj = {}): Cluster {
   return new Cluster(req.observed!.composite!.resource as Obj, req.input as Obj);
 }
 
-/** Provision fully: two reconciles, after which every object exists and the Secrets hold the password. */
+/** Provision fully: reconciles until every object exists (created in order) and the Secrets hold the password. */
 function provisioned(c: Cluster): RunFunctionResponse {
-  c.reconcile();
-  const { response } = c.reconcile();
+  const { response } = c.converge();
   expect(secretValue(response, 'secret', 'password')).toBeDefined();
   return response;
 }

@@ -7,10 +7,10 @@
  * the owner of the database can create tables there at once, on 15 and on
  * older servers alike.
  */
-import type { Plan } from '../plan.js';
+import type { Composed, Plan } from '../plan.js';
 import { sqlManaged, type KubeObject } from './managed.js';
 
-export function database(plan: Plan): KubeObject {
+export function database(plan: Plan, item: Composed & { row: 'database' }): KubeObject {
   const { spec } = plan;
   const forProvider: Record<string, unknown> = { owner: plan.role };
   if (spec.encoding) forProvider.encoding = spec.encoding;
@@ -20,7 +20,7 @@ export function database(plan: Plan): KubeObject {
   if (spec.encoding || spec.lcCollate || spec.lcCType) forProvider.template = 'template0';
   return sqlManaged(plan, {
     kind: 'Database',
-    name: plan.objects.database,
+    name: item.slot.name,
     externalName: plan.database,
     forProvider,
     policy: plan.policies.database,

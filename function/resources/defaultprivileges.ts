@@ -16,19 +16,19 @@
  * ... ON ALL TABLES IN SCHEMA (README). SELECT on a sequence reads its value;
  * USAGE would allow nextval(), which writes.
  */
-import type { Plan } from '../plan.js';
+import type { Composed, Plan } from '../plan.js';
 import { sqlManaged, type KubeObject } from './managed.js';
 
-export function readerDefaultPrivileges(plan: Plan, grantee: string, schema: string, objectType: 'table' | 'sequence'): KubeObject {
+export function readerDefaultPrivileges(plan: Plan, item: Composed & { row: 'readerDefaultPrivileges' }): KubeObject {
   return sqlManaged(plan, {
     kind: 'DefaultPrivileges',
-    name: plan.objects.readerDefaultPrivileges(schema, objectType),
+    name: item.slot.name,
     forProvider: {
-      role: grantee,
+      role: item.schemaRole.role,
       targetRole: plan.role,
       database: plan.database,
-      schema,
-      objectType,
+      schema: item.schemaRole.schema,
+      objectType: item.objectType,
       privileges: ['SELECT'],
     },
     policy: plan.policies.inDatabase,

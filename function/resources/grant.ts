@@ -8,15 +8,15 @@
  * inside the tenant's database and are never revoked one by one (plan.ts,
  * policies.inDatabase).
  */
-import type { Plan } from '../plan.js';
+import type { Composed, Plan } from '../plan.js';
 import { sqlManaged, type KubeObject } from './managed.js';
 
 export const DATABASE_PRIVILEGES = ['CONNECT', 'CREATE', 'TEMPORARY'];
 
-export function databaseGrant(plan: Plan): KubeObject {
+export function databaseGrant(plan: Plan, item: Composed & { row: 'grant' }): KubeObject {
   return sqlManaged(plan, {
     kind: 'Grant',
-    name: plan.objects.grant,
+    name: item.slot.name,
     forProvider: {
       role: plan.role,
       database: plan.database,
@@ -27,30 +27,31 @@ export function databaseGrant(plan: Plan): KubeObject {
   });
 }
 
-export function readerDatabaseGrant(plan: Plan, reader: string): KubeObject {
+export function readerDatabaseGrant(plan: Plan, item: Composed & { row: 'readerGrant' }): KubeObject {
   return sqlManaged(plan, {
     kind: 'Grant',
-    name: plan.objects.readerGrant,
-    forProvider: { role: reader, database: plan.database, privileges: ['CONNECT'] },
+    name: item.slot.name,
+    forProvider: { role: item.reader.role, database: plan.database, privileges: ['CONNECT'] },
     policy: plan.policies.grant,
   });
 }
 
 /** The reader joins its role for one schema (GRANT <schema role> TO <reader>) and inherits what it holds. */
-export function readerMembership(plan: Plan, reader: string, schemaRole: string, schema: string): KubeObject {
+export function readerMembership(plan: Plan, item: Composed & { row: 'readerMembership' }): KubeObject {
   return sqlManaged(plan, {
     kind: 'Grant',
-    name: plan.objects.readerMembership(schema),
-    forProvider: { role: reader, memberOf: schemaRole },
+    name: item.slot.name,
+    forProvider: { role: item.reader.role, memberOf: item.schemaRole.role },
     policy: plan.policies.grant,
   });
 }
 
-export function readerSchemaGrant(plan: Plan, schemaRole: string, schema: string): KubeObject {
+export function readerSchemaGrant(plan: Plan, item: Composed & { row: 'readerSchemaGrant' }): KubeObject {
+  const { role, schema } = item.schemaRole;
   return sqlManaged(plan, {
     kind: 'Grant',
-    name: plan.objects.readerSchemaGrant(schema),
-    forProvider: { role: schemaRole, database: plan.database, schema, privileges: ['USAGE'] },
+    name: item.slot.name,
+    forProvider: { role, database: plan.database, schema, privileges: ['USAGE'] },
     policy: plan.policies.inDatabase,
   });
 }

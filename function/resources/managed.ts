@@ -5,8 +5,9 @@
  */
 import type { ProviderConfigRef } from '../input.js';
 import type { DeletionPolicy } from '../spec.js';
+import { SQL_VERSION } from '../flavour.js';
+import { EXTERNAL_NAME } from '../observe.js';
 import type { Plan } from '../plan.js';
-import { EXTERNAL_NAME } from '../plan.js';
 
 export type KubeObject = Record<string, unknown> & { apiVersion: string; kind: string; metadata: Record<string, unknown> };
 
@@ -44,9 +45,6 @@ export function managed(plan: Plan, o: ManagedOptions): KubeObject {
     },
   };
 }
-
-/** The API version of every provider-sql PostgreSQL kind, in both groups. */
-export const SQL_VERSION = 'v1alpha1';
 
 /** A provider-sql PostgreSQL managed resource. */
 export function sqlManaged(plan: Plan, o: Omit<ManagedOptions, 'group' | 'version' | 'providerConfigRef'>): KubeObject {

@@ -11,7 +11,7 @@
  * new password (SPEC, measured) — its own passwordRotationTrigger does nothing
  * for a role created with a generated password, and is not used.
  */
-import type { Login, Plan } from '../plan.js';
+import type { Composed, Plan } from '../plan.js';
 import { sqlManaged, type KubeObject } from './managed.js';
 
 /** LOGIN as given, and every elevated attribute false, spelt out. */
@@ -19,22 +19,20 @@ function privileges(login: boolean): Record<string, boolean> {
   return { login, inherit: true, superUser: false, createDb: false, createRole: false, replication: false, bypassRls: false };
 }
 
-export function role(plan: Plan, login: Login): KubeObject {
-  const { spec, objects, tenant } = plan;
+export function role(plan: Plan, { slot, login }: Composed & { row: 'role' }): KubeObject {
+  const { spec, tenant, input } = plan;
   const forProvider: Record<string, unknown> = {
     privileges: privileges(login.canLogin),
   };
   // The tenant's limit is for the tenant's connections; readers (BI tools) are not counted against it.
-  if (login.key === '') forProvider.connectionLimit = spec.connectionLimit;
-  const ref: Record<string, string> = { name: login.objects.roleConnectionSecret };
-  if (!tenant.flavour.mrNamespace) ref.namespace = objects.roleConnectionSecretNamespace;
+  if (login.owner === 'tenant') forProvider.connectionLimit = spec.connectionLimit;
   return sqlManaged(plan, {
     kind: 'Role',
-    name: login.objects.role,
+    name: slot.name,
     externalName: login.role,
     forProvider,
     policy: plan.policies.role,
-    extraSpec: { writeConnectionSecretToRef: ref },
+    extraSpec: { writeConnectionSecretToRef: tenant.flavour.connectionSecretRef(login.roleConnectionSecret, input.sql.connectionSecretNamespace) },
   });
 }
 
@@ -44,11 +42,11 @@ export function role(plan: Plan, login: Login): KubeObject {
  * it exists). It follows the role deletion policy; it is dropped with the
  * database's objects gone, or kept.
  */
-export function readerSchemaRole(plan: Plan, schema: string, name: string): KubeObject {
+export function readerSchemaRole(plan: Plan, item: Composed & { row: 'readerSchemaRole' }): KubeObject {
   return sqlManaged(plan, {
     kind: 'Role',
-    name: plan.objects.readerSchemaRole(schema),
-    externalName: name,
+    name: item.slot.name,
+    externalName: item.schemaRole.role,
     forProvider: { privileges: privileges(false) },
     policy: plan.policies.role,
   });

@@ -3,14 +3,14 @@
  * can create in it), with PUBLIC's usage revoked. Schemas hold tables, so they
  * follow the database's deletion policy, and a Delete never cascades.
  */
-import type { Plan } from '../plan.js';
+import type { Composed, Plan } from '../plan.js';
 import { sqlManaged, type KubeObject } from './managed.js';
 
-export function schema(plan: Plan, name: string): KubeObject {
+export function schema(plan: Plan, item: Composed & { row: 'schema' }): KubeObject {
   return sqlManaged(plan, {
     kind: 'Schema',
-    name: plan.objects.schema(name),
-    externalName: name,
+    name: item.slot.name,
+    externalName: item.schema,
     forProvider: { database: plan.database, role: plan.role, revokePublicOnSchema: true, dropBehavior: 'RESTRICT' },
     policy: plan.policies.database,
   });

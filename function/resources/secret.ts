@@ -13,9 +13,8 @@
  * Values are written as base64 `data` (not stringData) so that what the
  * function returns is exactly what the API server stores.
  */
-import type { Credentials } from '../credentials.js';
 import { jdbcUrl, postgresUri } from '../credentials.js';
-import type { Login, Plan } from '../plan.js';
+import type { Composed, Plan } from '../plan.js';
 import type { KubeObject } from './managed.js';
 
 export const AWS_SECRET_STRING_KEY = 'secretString';
@@ -40,9 +39,9 @@ function kubeSecret(plan: Plan, name: string, data: Record<string, string>): Kub
   };
 }
 
-export function credentialsSecret(plan: Plan, login: Login, c: Credentials): KubeObject {
+export function credentialsSecret(plan: Plan, { slot, credentials: c }: Composed & { row: 'secret' }): KubeObject {
   const sslMode = plan.input.sql.sslMode;
-  return kubeSecret(plan, login.objects.secret, {
+  return kubeSecret(plan, slot.name, {
     username: c.username,
     password: c.password,
     endpoint: c.endpoint,
@@ -54,6 +53,6 @@ export function credentialsSecret(plan: Plan, login: Login, c: Credentials): Kub
 }
 
 /** `json`: the login's credentials in the RDS format (credentials.ts rdsSecretJson). */
-export function awsSecretString(plan: Plan, login: Login, json: string): KubeObject {
-  return kubeSecret(plan, login.objects.awsSecretString, { [AWS_SECRET_STRING_KEY]: json });
+export function awsSecretString(plan: Plan, { slot, json }: Composed & { row: 'awsSecretString' }): KubeObject {
+  return kubeSecret(plan, slot.name, { [AWS_SECRET_STRING_KEY]: json });
 }

@@ -10,7 +10,7 @@
  * JSON holding a generated password reveals nothing of it.
  */
 import { createHash } from 'node:crypto';
-import type { Login, Plan } from '../plan.js';
+import type { Composed, Plan } from '../plan.js';
 import { managed, type KubeObject } from './managed.js';
 import { sortedMap } from '../canonical.js';
 import { AWS_SECRET_STRING_KEY } from './secret.js';
@@ -30,9 +30,9 @@ function awsManaged(plan: Plan, kind: string, name: string, forProvider: Record<
   });
 }
 
-export function awsSecret(plan: Plan, login: Login, region: string): KubeObject {
+export function awsSecret(plan: Plan, { slot, login, region }: Composed & { row: 'awsSecret' }): KubeObject {
   const sm = plan.input.secretsManager;
-  const what = login.key === '' ? 'PostgreSQL credentials' : 'Read-only PostgreSQL credentials';
+  const what = login.owner === 'tenant' ? 'PostgreSQL credentials' : 'Read-only PostgreSQL credentials';
   const forProvider: Record<string, unknown> = {
     region,
     name: login.awsSecretName,
@@ -45,21 +45,21 @@ export function awsSecret(plan: Plan, login: Login, region: string): KubeObject 
     }),
   };
   if (sm.kmsKeyId) forProvider.kmsKeyId = sm.kmsKeyId;
-  return awsManaged(plan, 'Secret', login.objects.awsSecret, forProvider);
+  return awsManaged(plan, 'Secret', slot.name, forProvider);
 }
 
 /** `secretString` is the JSON the `<name>-secretsmanager` Secret holds. */
-export function awsSecretVersion(plan: Plan, login: Login, region: string, secretString: string): KubeObject {
+export function awsSecretVersion(plan: Plan, { slot, login, region, json: secretString }: Composed & { row: 'awsSecretVersion' }): KubeObject {
   const { flavour, namespace } = plan.tenant;
   const checksum = createHash('sha256').update(secretString).digest('hex').slice(0, 16);
   return awsManaged(
     plan,
     'SecretVersion',
-    login.objects.awsSecretVersion,
+    slot.name,
     {
       region,
-      secretIdRef: { name: login.objects.awsSecret },
-      secretStringSecretRef: flavour.secretKeyRef(login.objects.awsSecretString, AWS_SECRET_STRING_KEY, namespace),
+      secretIdRef: { name: login.awsSecret },
+      secretStringSecretRef: flavour.secretKeyRef(login.awsSecretString, AWS_SECRET_STRING_KEY, namespace),
     },
     { [SECRET_STRING_CHECKSUM]: checksum },
   );

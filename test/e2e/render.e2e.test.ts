@@ -31,7 +31,7 @@ import { compose } from '../../function/compose.js';
 import { compositionInput, loadYaml, xrFor } from '../../scripts/request.js';
 import { merge, mismatches, requestFor, SECOND_RECONCILE } from '../support/cases.js';
 import { Cluster } from '../support/cluster.js';
-import { requireShared } from '../support/shared.js';
+import { NOW, requireShared } from '../support/shared.js';
 import { ApiError, repoRoot, startControlPlane, type ControlPlane, type KubeClient, type Obj, type Response } from './apiserver.js';
 import { crdsForXrd } from './xcrd.js';
 
@@ -87,7 +87,7 @@ function renders(s: Scenario): { title: string; response: () => ReturnType<typeo
   const reconciles = s.secondReconcile ? [{}, second] : [{}];
   return reconciles.map((observed, i) => ({
     title: i === 0 ? 'first reconcile (nothing observed)' : `second reconcile (observed: ${second.observed})`,
-    response: () => compose(requestFor({ flavour: s.flavour, xr: s.xr, ...observed, patch: s.patch })),
+    response: () => compose(requestFor({ flavour: s.flavour, xr: s.xr, ...observed, patch: s.patch }), NOW),
   }));
 }
 

@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { buildRequest, compositionInput, loadYaml, observedResources, xrFor, type Obj } from '../../scripts/request.js';
-import { repoPath } from './shared.js';
+import { compose } from '../../function/compose.js';
+import { NOW, repoPath } from './shared.js';
+
+const READY = [
+  { type: 'Ready', status: 'True', reason: 'Available' },
+  { type: 'Synced', status: 'True', reason: 'ReconcileSuccess' },
+];
 
 export interface Case {
   file: string;
@@ -29,11 +35,24 @@ export interface Case {
   required?: Record<string, Obj[]>;
   /** Patches applied to observed composed resources, by composition resource name. */
   observedPatch?: Obj;
+  /**
+   * Composed resources that already exist and are Ready, created by earlier
+   * reconciles, in the order they were created: each is what the function
+   * desires for it once the ones before it are observed (ordered creation,
+   * function/order.ts, holds an object back until what it needs is ready).
+   */
+  observedReady?: string[];
   expect: {
     fatal?: string;
     /** The class of a refusal: the reason of its Warning result and Provisioned condition. */
     refusal?: string;
     resources?: Obj;
+    /**
+     * Every composed-resource key the response must hold, and no other: an
+     * unexpected extra object (or one gone missing) fails the case. Required
+     * unless the case is a refusal.
+     */
+    keys?: string[];
     absent?: string[];
     status?: Obj;
     condition?: Obj;
@@ -89,7 +108,7 @@ export const SECOND_RECONCILE = {
   namespaced: { observed: 'examples/namespaced/observed.yaml', connectionSecrets: 'examples/namespaced/required.yaml' },
 } as const;
 
-type RequestParts = 'flavour' | 'xr' | 'patch' | 'xrPatch' | 'input' | 'observed' | 'connectionSecrets' | 'observedPatch' | 'required';
+type RequestParts = 'flavour' | 'xr' | 'patch' | 'xrPatch' | 'input' | 'observed' | 'connectionSecrets' | 'observedPatch' | 'observedReady' | 'required';
 
 export function requestFor(c: Pick<Case, RequestParts>): RunFunctionRequest {
   const [doc] = loadYaml(repoPath(c.xr));
@@ -103,6 +122,11 @@ export function requestFor(c: Pick<Case, RequestParts>): RunFunctionRequest {
     else observed[key] = { resource: merge(observed[key]?.resource ?? {}, patch) as Obj, connectionDetails: observed[key]?.connectionDetails ?? {}, ready: 0 };
   }
   const xr = merge(xrFor(patched, c.flavour), c.xrPatch ?? {}) as Obj;
+  for (const key of c.observedReady ?? []) {
+    const desired = compose(buildRequest(xr, input, observed), NOW).desired?.resources?.[key]?.resource;
+    if (!desired) throw new Error(`observedReady: ${key} is not desired once ${Object.keys(observed).join(', ') || 'nothing'} is observed`);
+    observed[key] = { resource: { ...structuredClone(desired), status: { conditions: READY } }, connectionDetails: {}, ready: 0 };
+  }
   const req = buildRequest(xr, input, observed);
   for (const [key, items] of Object.entries(c.required ?? {})) {
     req.requiredResources[key] = { items: items.map((resource) => ({ resource, connectionDetails: {}, ready: 0 })) };

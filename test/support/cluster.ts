@@ -21,6 +21,7 @@
  */
 import { Severity, type Resource, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { compose } from '../../function/compose.js';
+import { NOW } from './shared.js';
 
 type Obj = Record<string, any>;
 
@@ -83,6 +84,20 @@ export class Cluster {
     return { calls, response };
   }
 
+  /**
+   * Reconcile until a reconcile composes nothing new: objects are created in
+   * order (function/order.ts), a layer per reconcile, so a new tenant takes a
+   * few. Returns the last reconcile, which observed everything it desired.
+   */
+  converge(maxReconciles = 12): Reconcile {
+    for (let i = 0; i < maxReconciles; i++) {
+      const before = Object.keys(this.observed).sort().join();
+      const r = this.reconcile();
+      if (r.fatal || Object.keys(this.observed).sort().join() === before) return r;
+    }
+    throw new Error(`no convergence after ${maxReconciles} reconciles`);
+  }
+
   /** provider-sql catching up after a lagging reconcile. */
   settle(): void {
     for (const role of Object.values(this.observed).filter((o) => o.kind === 'Role')) this.providerSqlRole(role);
@@ -138,7 +153,7 @@ export type SecretLookup = (namespacedName: string) => Record<string, string> | 
  * test/crossplane-loop.test.ts hold the full loop to the recordings.
  */
 export function crossplaneCalls(request: (required: Record<string, Obj[]>) => RunFunctionRequest, secrets: SecretLookup): RunFunctionResponse[] {
-  const first = compose(request({}));
+  const first = compose(request({}), NOW);
   const wanted = first.requirements?.resources ?? {};
   if (Object.keys(wanted).length === 0) return [first];
   const required: Record<string, Obj[]> = {};
@@ -146,7 +161,7 @@ export function crossplaneCalls(request: (required: Record<string, Obj[]>) => Ru
     const data = secrets(`${s.namespace ?? ''}/${s.matchName}`);
     required[key] = data ? [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: s.matchName, namespace: s.namespace }, data: encode(data) }] : [];
   }
-  return [first, compose(request(required))];
+  return [first, compose(request(required), NOW)];
 }
 
 /** A value of a desired Secret's data, decoded. */

@@ -24,3 +24,10 @@ export function requireShared(path: string): boolean {
 export function repoPath(path: string): string {
   return resolve(REPO, path);
 }
+
+/**
+ * The clock tests give compose() (it takes the time as an argument; only the
+ * server reads the real one): 2026-12-04T12:00:00Z, a fixed instant, so every
+ * answer is repeatable.
+ */
+export const NOW = Date.UTC(2026, 11, 4, 12, 0, 0);

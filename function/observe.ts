@@ -1,0 +1,115 @@
+/**
+ * Observe: the request turned into facts, once, before anything is decided.
+ *
+ * This is the only code that reads what Crossplane observed (the composed
+ * resources) or fetched because the function required it (the Roles'
+ * connection secrets). Everything after it works on the facts below, so the
+ * plan can be read, and tested, without knowing how a request is laid out.
+ * It never fails: a fact that is missing or malformed is simply absent.
+ */
+import { getCondition, getObservedComposedResources, getRequiredResource, type RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
+import { COMPOSED, LOGIN_NAMES, readerSchemaOfKey, rotationOfConnectionSecret, type LoginOwner } from './composed.js';
+import { fromConnectionDetails, fromSecretData, type Credentials } from './credentials.js';
+import type { ObservedConditions } from './readiness.js';
+
+export const EXTERNAL_NAME = 'crossplane.io/external-name';
+
+/** One composed resource as observed: enough to judge readiness, and its external name. */
+export interface ObservedResource extends ObservedConditions {
+  externalName?: string;
+}
+
+/** A login's credentials, wherever they were found. */
+export interface FoundCredentials {
+  /** The Role's connection details, as Crossplane passes them with the observed Role. */
+  published?: Credentials;
+  /** The Role's connection secret, fetched because the function required it. */
+  required?: Credentials;
+  /** The Secret the function rendered before. */
+  rendered?: Credentials;
+}
+
+export interface Facts {
+  /** Every observed composed resource, by key. */
+  resources: ReadonlyMap<string, ObservedResource>;
+  /** The reader's schema roles that exist, by schema (they stay composed once created). */
+  readerSchemaRoles: ReadonlyMap<string, ObservedResource>;
+  credentials: Record<LoginOwner, FoundCredentials>;
+  /** Rotation stamps already in place: those in the names of the observed Roles' connection secrets, sorted. */
+  rotationsDone: string[];
+  /** When provider-sql last changed the tenant role's password. */
+  lastPasswordChange?: string;
+  /** The ARN of the tenant's AWS secret, once the AWS provider reports it. */
+  awsSecretArn?: string;
+  /** The XR's Provisioned condition as last written (ttl.ts: how long the tenant has been waiting). */
+  provisioned?: { status: string; lastTransitionTime?: string };
+}
+
+type Obj = Record<string, unknown>;
+
+function field(obj: unknown, ...path: string[]): unknown {
+  let node = obj;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Obj)[key];
+  }
+  return node;
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function observedResource(resource: Obj | undefined): ObservedResource {
+  const externalName = text(field(resource, 'metadata', 'annotations', EXTERNAL_NAME));
+  return { ready: getCondition(resource, 'Ready'), synced: getCondition(resource, 'Synced'), ...(externalName === undefined ? {} : { externalName }) };
+}
+
+export function observe(req: RunFunctionRequest): Facts {
+  const observed = getObservedComposedResources(req);
+  const resources = new Map<string, ObservedResource>();
+  const readerSchemaRoles = new Map<string, ObservedResource>();
+  for (const key of Object.keys(observed).sort()) {
+    const resource = observed[key]!.resource;
+    if (!resource) continue;
+    const o = observedResource(resource);
+    resources.set(key, o);
+    const schema = readerSchemaOfKey(key);
+    if (schema !== undefined) readerSchemaRoles.set(schema, o);
+  }
+
+  const credentialsOf = (owner: LoginOwner): FoundCredentials => {
+    const [required] = getRequiredResource(req, LOGIN_NAMES.connectionRequirement(owner));
+    const found: FoundCredentials = {};
+    const published = fromConnectionDetails(observed[COMPOSED.role.key(owner)]?.connectionDetails);
+    if (published) found.published = published;
+    const fetched = fromSecretData(field(required[0]?.resource, 'data'));
+    if (fetched) found.required = fetched;
+    const rendered = fromSecretData(field(observed[COMPOSED.secret.key(owner)]?.resource, 'data'));
+    if (rendered) found.rendered = rendered;
+    return found;
+  };
+
+  const rotationsDone = (['tenant', 'reader'] as const)
+    .map((owner) => rotationOfConnectionSecret(field(observed[COMPOSED.role.key(owner)]?.resource, 'spec', 'writeConnectionSecretToRef', 'name')))
+    .filter((s): s is string => s !== undefined)
+    .sort();
+  const tenantRole = observed[COMPOSED.role.key('tenant')]?.resource;
+  const awsSecret = observed[COMPOSED.awsSecret.key('tenant')]?.resource;
+  const facts: Facts = {
+    resources,
+    readerSchemaRoles,
+    credentials: { tenant: credentialsOf('tenant'), reader: credentialsOf('reader') },
+    rotationsDone,
+  };
+  const lastPasswordChange = text(field(tenantRole, 'status', 'atProvider', 'lastPasswordChange'));
+  if (lastPasswordChange !== undefined) facts.lastPasswordChange = lastPasswordChange;
+  const arn = text(field(awsSecret, 'status', 'atProvider', 'arn'));
+  if (arn !== undefined) facts.awsSecretArn = arn;
+  const provisioned = getCondition(req.observed?.composite?.resource, 'Provisioned');
+  if (provisioned.status !== 'Unknown' || provisioned.lastTransitionTime !== undefined) {
+    const since = text(provisioned.lastTransitionTime);
+    facts.provisioned = { status: provisioned.status, ...(since === undefined ? {} : { lastTransitionTime: since }) };
+  }
+  return facts;
+}
