@@ -328,9 +328,10 @@ describe.skipIf(!havePostgres)('postgres_exporter custom queries against Postgre
 
   // reason: per-tenant size and connections against the limit are what app teams ask for first; the query must return exactly the tenant databases.
   it('reports each tenant database: size, connections in use against the role limit, labelled by database', async () => {
-    const limited = new Tenant(provider, example('claim', 'team-p', 'limited-db', { connectionLimit: 5 }));
+    // Without the AWS copy: nothing here plays the AWS provider, and only the PostgreSQL side matters.
+    const limited = new Tenant(provider, example('claim', 'team-p', 'limited-db', { connectionLimit: 5, secretsManager: { enabled: false } }));
     limited.converge();
-    const open = new Tenant(provider, example('namespaced', 'team-q', 'open-db', { connectionLimit: -1 }));
+    const open = new Tenant(provider, example('namespaced', 'team-q', 'open-db', { connectionLimit: -1, secretsManager: { enabled: false } }));
     open.converge();
     const statusDatabase = (t: Tenant) => (t.last?.desired?.composite?.resource as Obj | undefined)?.status?.database as string;
     const dbLimited = statusDatabase(limited);
