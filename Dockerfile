@@ -22,6 +22,7 @@ COPY --from=deps /src/node_modules ./node_modules
 COPY --from=build /src/dist/function ./dist/function
 COPY package.json ./
 USER 65532:65532
-EXPOSE 9443
+# 9443: gRPC (mutual TLS); 8080: Prometheus metrics (--metrics-address, plain HTTP).
+EXPOSE 9443 8080
 # A smaller young generation keeps RSS under 120 MB under load at no measurable cost (npm run bench).
 ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "dist/function/main.js"]

@@ -7,6 +7,10 @@
  * - failing to listen is an error the caller sees (the SDK only logs it), so
  *   the process can exit non-zero with one clear line.
  *
+ * It also counts every call for the Prometheus endpoint (metrics.ts): the
+ * outcome and refusal reason read from the response compose() returned, the
+ * time compose() took, and the wire size of requests and answers.
+ *
  * Used by main.ts, the render command, the tests and the benchmark, so all of
  * them exercise exactly the server that ships.
  */
@@ -15,8 +19,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { FunctionRunner, getServer, Severity, type Logger, type RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
+import { FunctionRunner, FunctionRunnerServiceService, Severity, type Logger, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { compose } from './compose.js';
+import { FunctionMetrics } from './metrics.js';
 
 export interface ServerOptions {
   address: string;
@@ -73,13 +78,23 @@ function validateTlsMaterial(dir: string, ca: Buffer, cert: Buffer, key: Buffer)
 }
 
 /**
- * The FunctionHandler: compose() plus a debug line that carries no secret.
+ * The FunctionHandler: compose(), measured, plus a debug line that carries no secret.
  * The clock is read here, at the edge, and nowhere else (`clock` for tests).
  */
-export function handler(logger: Logger, clock: () => number = Date.now) {
+export function handler(logger: Logger, clock: () => number = Date.now, metrics?: FunctionMetrics) {
   return {
     RunFunction(req: RunFunctionRequest) {
-      const rsp = compose(req, clock());
+      metrics?.inFlight.inc();
+      const started = process.hrtime.bigint();
+      let rsp: RunFunctionResponse | undefined;
+      try {
+        rsp = compose(req, clock());
+      } finally {
+        // compose() answers every error with a refusal; were it ever to throw, the
+        // SDK's runner turns that into a Fatal without a reason, counted as Unknown.
+        metrics?.inFlight.dec();
+        metrics?.observeCall(req, rsp, Number(process.hrtime.bigint() - started) / 1e9);
+      }
       if (logger.isLevelEnabled('debug')) {
         const xr = req.observed?.composite?.resource?.metadata?.name;
         const fatal = rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL);
@@ -93,10 +108,29 @@ export function handler(logger: Logger, clock: () => number = Date.now) {
   };
 }
 
-/** Build, bind and start the server; resolves with the bound port. */
-export async function startServer(opts: ServerOptions, logger: Logger): Promise<{ server: grpc.Server; port: number }> {
+/**
+ * Build, bind and start the server; resolves with the bound port. The service
+ * is registered here rather than with the SDK's getServer() so that its
+ * (de)serializers can be wrapped to measure message sizes; the implementation
+ * is the SDK's: its FunctionRunner, answering through the callback.
+ */
+export async function startServer(
+  opts: ServerOptions,
+  logger: Logger,
+  metrics?: FunctionMetrics,
+): Promise<{ server: grpc.Server; port: number }> {
   const credentials = serverCredentials(opts);
-  const server = getServer(new FunctionRunner(handler(logger), logger), logger);
+  const runner = new FunctionRunner(handler(logger, Date.now, metrics), logger);
+  const server = new grpc.Server();
+  const implementation: grpc.UntypedServiceImplementation = {
+    runFunction: (call: grpc.ServerUnaryCall<RunFunctionRequest, RunFunctionResponse>, callback: grpc.sendUnaryData<RunFunctionResponse>) => {
+      runner.RunFunction(call.request, logger).then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(error as grpc.ServiceError),
+      );
+    },
+  };
+  server.addService(metrics ? metrics.service() : FunctionRunnerServiceService, implementation);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(opts.address, credentials, (error, boundPort) => {
       if (error) reject(new StartupError(`cannot listen on ${opts.address}: ${error.message}`));
