@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   if (!['ours', 'floor', 'fair'].includes(which)) throw new Error(`unknown server "${which}": ours, floor (no-op) or fair (our precomputed answer)`);
   const scripts: Record<string, string> = { ours: 'dist/function/main.js', floor: 'dist/bench/noop.js', fair: 'dist/bench/replay.js' };
   const script = values.script ?? at(scripts[which]!);
-  const args = which === 'floor' ? [] : which === 'fair' ? ['--request', requestKind === 'observed' ? 'observed' : 'typical'] : ['--insecure'];
+  const args = which === 'floor' ? [] : which === 'fair' ? ['--request', requestKind === 'observed' ? 'observed' : 'typical'] : ['--insecure', '--metrics-address='];
   const payload = wire(requestKind === 'observed' ? secondReconcile() : typical()).bytes;
   const dir = values.dir;
   mkdirSync(dir, { recursive: true });

@@ -27,7 +27,8 @@ export const OURS = at('dist/function/main.js');
 export const FLOOR = at('dist/bench/noop.js');
 /** The fair floor: our own precomputed answer, encoded by the SDK on every call. */
 export const FAIR_FLOOR = at('dist/bench/replay.js');
-export const OURS_ARGS = ['--insecure'];
+/** Metrics off: two servers of ours run side by side, and the no-op floors serve none either. */
+export const OURS_ARGS = ['--insecure', '--metrics-address='];
 /** Ours runs as the Dockerfile's ENTRYPOINT runs it, unless --node-arg says otherwise. */
 export const OURS_NODE_ARGS = flags['node-arg'] ?? ['--max-semi-space-size=8'];
 export const CANDIDATE = flags.candidate;

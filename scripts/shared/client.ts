@@ -22,9 +22,13 @@ export interface RunningFunction {
   stop: () => Promise<number | null>;
 }
 
-/** Spawn dist/function/main.js on a free loopback port and wait until it listens. */
+/**
+ * Spawn dist/function/main.js on a free loopback port and wait until it listens.
+ * Its metrics endpoint is off (an empty --metrics-address) unless `extraArgs`
+ * names one: the default :8080 would clash with anything else on this machine.
+ */
 export function startFunction(extraArgs: string[] = ['--insecure']): Promise<RunningFunction> {
-  const child = spawn(process.execPath, [MAIN, '--address', '127.0.0.1:0', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, '--address', '127.0.0.1:0', '--metrics-address=', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
