@@ -16,8 +16,9 @@
  * names only a tenant *name* and must stay in its own namespace, so a claim
  * can never point a Job at another namespace's backups.
  */
-import type { RefusalReason } from '../refusal.js';
 import { createHash } from 'node:crypto';
+import type { RefusalReason } from '../refusal.js';
+import { compileSchema } from '../validation.js';
 import { CRON_HINT, CRON_PATTERN, cronProblem, spreadSchedule } from './cron.js';
 import type { BackupPlan, ResourceQuantities, SseAlgorithm } from './plan.js';
 
@@ -314,6 +315,20 @@ export function backupInputProblem(input: BackupInput): string | undefined {
   if (mode === undefined) return `${where}.credentials.mode: is required while backups are on: IRSA or PodIdentity`;
   if (mode === 'IRSA' && roleArnTemplate === undefined) return `${where}.credentials.roleArnTemplate: is required with mode IRSA`;
   return undefined;
+}
+
+const validateBackupInput = compileSchema<BackupInput>(backupInputSchema, 'input.backup', 'reject');
+
+/**
+ * Validate and default `input.backup` on its own (for tests, and for the lead
+ * until inputSchema embeds backupInputSchema): the schema, then
+ * backupInputProblem(). Never throws.
+ */
+export function parseBackupInput(raw: unknown): { input: BackupInput } | { error: string } {
+  const result = validateBackupInput(raw ?? {});
+  if ('error' in result) return result;
+  const problem = backupInputProblem(result.value);
+  return problem ? { error: problem } : { input: result.value };
 }
 
 // ------------------------------------------------------------------ the XR status

@@ -108,9 +108,11 @@ export function restoreOutcome(plan: BackupPlan | undefined, observedJob?: unkno
 
   const complete = condition(job, 'Complete') ?? condition(job, 'SuccessCriteriaMet');
   if (complete) {
-    const report = SHORT(terminated(observedPods, 'success')?.message, 1024);
-    const key = report && /^restored=(\S+)/.exec(report.trim())?.[1];
-    const file = key?.startsWith(restore.sourcePrefix) ? key.slice(restore.sourcePrefix.length) : undefined;
+    // The script's last word: "restored=<key>". Only a key of the exact backup shape under the source prefix is taken.
+    const report = terminated(observedPods, 'success')?.message;
+    const key = typeof report === 'string' ? /^restored=(\S+)$/.exec(report.trim())?.[1] : undefined;
+    const tail = key?.startsWith(restore.sourcePrefix) ? key.slice(restore.sourcePrefix.length) : undefined;
+    const file = tail && /^[0-9]{8}T[0-9]{6}Z\.dump$/.test(tail) ? tail : undefined;
     const completionTime = time(obj(job.status)?.completionTime);
     return {
       state: 'Succeeded',
