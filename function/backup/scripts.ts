@@ -202,13 +202,14 @@ DUMP_RC=$( { { pg_dump --format=custom --no-password; echo $? >&3; } |
   s3 s3 cp - "$URL" --only-show-errors --expected-size "$SIZE" "$@" >&4; } 3>&1 )
 UPLOAD_RC=$?
 exec 4>&-
+# The upload first: when it fails early, pg_dump dies of the closed pipe, which is not its fault.
+if [ "$UPLOAD_RC" != 0 ]; then
+  s3 s3 rm "$URL" --only-show-errors >/dev/null 2>&1 || :
+  die ${EXIT_CODES.UPLOAD_FAILED} "upload to $URL failed (aws exit $UPLOAD_RC, pg_dump exit $DUMP_RC)"
+fi
 if [ "$DUMP_RC" != 0 ]; then
   s3 s3 rm "$URL" --only-show-errors >&2 || log "could not remove the partial object $URL: remove it by hand"
   die ${EXIT_CODES.DUMP_FAILED} "pg_dump failed (exit $DUMP_RC); the partial object was removed"
-fi
-if [ "$UPLOAD_RC" != 0 ]; then
-  s3 s3 rm "$URL" --only-show-errors >/dev/null 2>&1 || :
-  die ${EXIT_CODES.UPLOAD_FAILED} "upload to $URL failed (aws exit $UPLOAD_RC)"
 fi
 s3 s3api head-object --bucket "$BUCKET" --key "$KEY" >/dev/null ||
   die ${EXIT_CODES.UPLOAD_FAILED} "$URL is not there after the upload"
@@ -303,6 +304,9 @@ if [ "$WANTED" = latest ]; then
   KEYS=$(backup_keys "$PREFIX") || die ${EXIT_CODES.DOWNLOAD_FAILED} "cannot list s3://$BUCKET/$PREFIX"
   KEY=$(printf '%s\n' "$KEYS" | tail -n 1)
   [ -n "$KEY" ] || die ${EXIT_CODES.BACKUP_NOT_FOUND} "no backup under s3://$BUCKET/$PREFIX"
+  # Listing is not reading: say so now, with the CLI's own error, rather than as a bad archive below.
+  s3 s3api head-object --bucket "$BUCKET" --key "$KEY" >/dev/null ||
+    die ${EXIT_CODES.DOWNLOAD_FAILED} "cannot read s3://$BUCKET/$KEY"
 else
   KEY="$PREFIX$WANTED"
   s3 s3api head-object --bucket "$BUCKET" --key "$KEY" >/dev/null 2>&1 ||

@@ -6,10 +6,8 @@
  * provider-sql would build them (test/sql/control-plane.ts), moto's S3 server
  * and the real AWS CLI (AWS_ENDPOINT_URL set by the plan's endpointUrl).
  *
- * Not proven here: IAM. moto accepts any credentials, so "tenant B cannot
- * read tenant A's prefix" rests on the IAM policy in docs/backups.md and on
- * the function never rendering another namespace's prefix (unit tests); what
- * is shown is that a Job only ever touches the prefix in its own env.
+ * IAM: a second moto server enforces IAM with per-namespace policies (see the
+ * isolation block for what moto does and does not evaluate).
  */
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -49,13 +47,13 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
   });
 
   /** The tenant's backup plan, from the platform input the Compositions would carry, against moto. */
-  function planFor(tenant: Tenant, spec: Record<string, unknown> = {}, restoredFrom?: RestoredFromStatus): BackupPlan {
+  function planFor(tenant: Tenant, spec: Record<string, unknown> = {}, restoredFrom?: RestoredFromStatus, endpointUrl = s3.url): BackupPlan {
     const parsed = parseBackupInput({
       enabled: true,
       image: 'ghcr.io/platform/tenantdb-backup:1.0.0',
       bucket: BUCKET,
       region: 'eu-west-1',
-      endpointUrl: s3.url,
+      endpointUrl,
       credentials: { mode: 'PodIdentity' },
     });
     if ('error' in parsed) throw new Error(parsed.error);
@@ -270,6 +268,82 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
       expect(r.status, explain(r)).toBe(EXIT_CODES.RESTORE_FAILED);
       expect(r.stderr).toMatch(/rolled back/);
       expect(server.must(server.asAdmin(other.login().database), "SELECT count(*) FROM pg_class WHERE relname = 'orders'")).toEqual([['0']]);
+    });
+  });
+
+  /**
+   * moto enforcing IAM: each namespace's credentials are scoped to its own
+   * prefix, as the IRSA policy in docs/backups.md scopes them (written out per
+   * namespace). moto evaluates resource ARNs of object actions, but not
+   * ListBucket's s3:prefix condition nor Pod Identity's ${aws:PrincipalTag/...}
+   * variables, so here listing is allowed bucket-wide (listing shows names, never
+   * data): proven is that one namespace's credentials can neither read nor write
+   * nor delete another's dumps, whatever prefix a tampered Job names.
+   */
+  describe('isolation, with IAM enforced (moto)', () => {
+    let iam: MotoServer;
+    let billing: Tenant;
+    let victim: Tenant;
+    let shopKeys: Record<string, string>;
+    let billingKeys: Record<string, string>;
+    const policy = (namespace: string) => ({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: 's3:List*', Resource: `arn:aws:s3:::${BUCKET}` },
+        // s3:* on objects: moto 5.2 refuses HeadObject under s3:GetObject alone (AWS authorizes it as GetObject).
+        { Effect: 'Allow', Action: 's3:*', Resource: `arn:aws:s3:::${BUCKET}/tenantdb/${namespace}/*` },
+      ],
+    });
+    const billingPrefix = 'tenantdb/billing/ledger-db/';
+
+    beforeAll(async () => {
+      // Set-up calls before IAM is enforced: the bucket, then three users of three calls each.
+      iam = await MotoServer.start(10);
+      iam.aws(['s3api', 'create-bucket', '--bucket', BUCKET, '--create-bucket-configuration', 'LocationConstraint=eu-west-1']);
+      iam.credentials = iam.user('admin', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] });
+      shopKeys = iam.user('shop-backup', policy('shop'));
+      billingKeys = iam.user('billing-backup', policy('billing'));
+      billing = new Tenant(provider, example('claim', 'billing', 'ledger-db'));
+      billing.converge();
+      server.must(billing.login(), "CREATE TABLE ledger (id int); INSERT INTO ledger VALUES (42);");
+      victim = new Tenant(provider, example('claim', 'shop', 'isolation-db'));
+      victim.converge();
+    }, 120_000);
+    afterAll(() => iam?.stop());
+
+    it('each namespace backs up under its own prefix with its own credentials', async () => {
+      const r = await run(billing, backupCronJob(planFor(billing, {}, undefined, iam.url)), billingKeys);
+      expect(r.status, explain(r)).toBe(0);
+      expect(iam.keys(BUCKET, billingPrefix)).toHaveLength(1);
+      const own = await run(source, backupCronJob(planFor(source, {}, undefined, iam.url)), shopKeys);
+      expect(own.status, explain(own)).toBe(0);
+    });
+
+    it("another namespace's credentials cannot read its dumps: a named backup is not found, latest cannot be downloaded", async () => {
+      const [key] = iam.keys(BUCKET, billingPrefix);
+      const plan = planFor(victim, { restoreFrom: { backup: 'latest', name: 'isolation-db' } }, undefined, iam.url);
+      // A tampered Job: the shop tenant's restore pointed at billing's prefix.
+      const tampered = restoreJob({ ...plan, restore: { ...plan.restore!, sourcePrefix: billingPrefix, backup: key!.slice(billingPrefix.length) } }) as Record<string, any>;
+      const container = containerOf(tampered);
+      container.env = container.env.map((e: any) => (e.name === 'RESTORE_PREFIX' ? { name: e.name, value: billingPrefix } : e));
+      const named = await run(victim, tampered, shopKeys);
+      expect(named.status, explain(named)).toBe(EXIT_CODES.BACKUP_NOT_FOUND);
+      container.env = container.env.map((e: any) => (e.name === 'RESTORE_BACKUP' ? { name: e.name, value: 'latest' } : e));
+      const latest = await run(victim, tampered, shopKeys);
+      expect(latest.status, explain(latest)).toBe(EXIT_CODES.DOWNLOAD_FAILED);
+      expect(latest.stderr).toMatch(/Forbidden|AccessDenied/);
+      expect(server.must(victim.login(), "SELECT count(*) FROM pg_class WHERE relname = 'ledger'")).toEqual([['0']]);
+    });
+
+    it("another namespace's credentials can neither write nor prune there", async () => {
+      const before = iam.keys(BUCKET, billingPrefix);
+      const plan = planFor(source, { backup: { retentionDays: 1 } }, undefined, iam.url);
+      const tampered = backupCronJob(plan) as Record<string, any>;
+      const container = containerOf(tampered);
+      container.env = container.env.map((e: any) => (e.name === 'BACKUP_PREFIX' ? { name: e.name, value: billingPrefix } : e));
+      const r = await run(source, tampered, shopKeys);
+      expect(r.status, explain(r)).toBe(EXIT_CODES.UPLOAD_FAILED);
+      expect(iam.keys(BUCKET, billingPrefix)).toEqual(before);
     });
   });
 });

@@ -68,6 +68,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** moto's S3 server on a free loopback port, in its own process group. */
 export class MotoServer {
   private exited = false;
+  /** Credentials for aws(): moto's test ones, or an IAM user's once IAM is enforced. */
+  credentials: { AWS_ACCESS_KEY_ID: string; AWS_SECRET_ACCESS_KEY: string } = AWS_TEST_ENV;
   private constructor(
     readonly url: string,
     private readonly child: ChildProcess,
@@ -77,9 +79,14 @@ export class MotoServer {
     });
   }
 
-  static async start(): Promise<MotoServer> {
+  /**
+   * `unauthenticatedCalls`: enforce IAM (moto's INITIAL_NO_AUTH_ACTION_COUNT)
+   * after that many calls, which set up the users and their policies.
+   */
+  static async start(unauthenticatedCalls?: number): Promise<MotoServer> {
     const port = await freePort();
-    const child = spawn(MOTO, ['-H', '127.0.0.1', '-p', String(port)], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    const env = { ...process.env, ...(unauthenticatedCalls !== undefined ? { INITIAL_NO_AUTH_ACTION_COUNT: String(unauthenticatedCalls) } : {}) };
+    const child = spawn(MOTO, ['-H', '127.0.0.1', '-p', String(port)], { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env });
     let log = '';
     child.stderr?.on('data', (d) => {
       log = (log + String(d)).slice(-4000);
@@ -119,7 +126,7 @@ export class MotoServer {
     const r = spawnSync(AWS, ['--endpoint-url', this.url, ...args], {
       encoding: 'utf8',
       input,
-      env: { ...process.env, ...AWS_TEST_ENV, AWS_DEFAULT_REGION: 'eu-west-1', HOME: process.env.HOME ?? '/tmp' },
+      env: { ...process.env, ...AWS_TEST_ENV, ...this.credentials, AWS_DEFAULT_REGION: 'eu-west-1', HOME: process.env.HOME ?? '/tmp' },
     });
     if (r.status !== 0) throw new Error(`aws ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
     return r.stdout;
@@ -130,6 +137,14 @@ export class MotoServer {
     const out = this.aws(['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', prefix, '--query', 'Contents[].Key', '--output', 'json']);
     const keys = JSON.parse(out || 'null') as string[] | null;
     return (keys ?? []).sort();
+  }
+
+  /** An IAM user with an inline policy, and its access key (moto keeps them in memory). */
+  user(name: string, policy: object): { AWS_ACCESS_KEY_ID: string; AWS_SECRET_ACCESS_KEY: string } {
+    this.aws(['iam', 'create-user', '--user-name', name]);
+    this.aws(['iam', 'put-user-policy', '--user-name', name, '--policy-name', 'tenantdb-backup', '--policy-document', JSON.stringify(policy)]);
+    const key = JSON.parse(this.aws(['iam', 'create-access-key', '--user-name', name])).AccessKey;
+    return { AWS_ACCESS_KEY_ID: key.AccessKeyId, AWS_SECRET_ACCESS_KEY: key.SecretAccessKey };
   }
 
   put(bucket: string, key: string, body: string): void {
