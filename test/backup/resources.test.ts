@@ -4,7 +4,9 @@
  * restore's outcome, readiness). Every hardening setting is asserted, and no
  * rendered object may hold a password.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { repoPath } from '../support/shared.js';
 import {
   BACKUP_CRONJOB_KEY,
   BACKUP_SERVICEACCOUNT_KEY,
@@ -14,7 +16,7 @@ import {
   restoreJob,
   restorePodSelector,
 } from '../../function/backup/resources.js';
-import { BACKUP_SCRIPT, EXIT_CODES, NON_RETRYABLE_EXIT_CODES, RESTORE_SCRIPT } from '../../function/backup/scripts.js';
+import { BACKUP_SCRIPT, EXIT_CODE_MEANINGS, EXIT_CODES, NON_RETRYABLE_EXIT_CODES, RESTORE_SCRIPT } from '../../function/backup/scripts.js';
 import { parseBackupInput, resolveBackup, type BackupPlan } from '../../function/backup/settings.js';
 import { backupReadiness, backupStatus, restoreOutcome } from '../../function/backup/status.js';
 
@@ -238,6 +240,15 @@ describe('no secret anywhere', () => {
     for (const script of [BACKUP_SCRIPT, RESTORE_SCRIPT]) {
       expect(script).not.toMatch(/set -[a-z]*x/);
       expect(script).not.toMatch(/\$\{?PGPASSWORD\}?[^:]/);
+    }
+  });
+});
+
+describe('docs/backups.md', () => {
+  it('lists every exit code with its name and whether it is retried (reason: app teams read the table, not the code)', () => {
+    const doc = readFileSync(repoPath('docs/backups.md'), 'utf8');
+    for (const [code, { name, retry }] of Object.entries(EXIT_CODE_MEANINGS)) {
+      expect(doc).toMatch(new RegExp(`\\| ${code} \\| ${name} \\| [^|]+ \\| ${retry ? 'yes' : 'no'} \\|`));
     }
   });
 });
