@@ -122,7 +122,7 @@ backup_keys() {
   listing=$(s3 s3api list-objects-v2 --bucket "$BUCKET" --prefix "$1" --query 'Contents[].Key' --output text) || return 1
   for k in $(printf '%s\n' "$listing" | tr '\t' '\n'); do
     if is_backup_key "$k" "$1"; then printf '%s\n' "$k"; fi
-  done | sort
+  done | LC_ALL=C sort
 }
 # Pass PostgreSQL's libpq variables through, never on a command line.
 check_pg() {

@@ -95,7 +95,8 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
       UNION ALL SELECT 'seq', last_value::text, is_called::text FROM public.orders_id_seq`);
 
   beforeAll(() => {
-    source = new Tenant(provider, example('claim', 'shop', 'orders-db', { schemas: ['reporting'] }));
+    // With a reader: its grants and default privileges are in the dump, and must not follow the data.
+    source = new Tenant(provider, example('claim', 'shop', 'orders-db', { schemas: ['reporting'], readOnlyRole: true }));
     source.converge();
     server.must(source.login(), fill);
     sourcePlan = planFor(source);
@@ -126,6 +127,16 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
     // A pg_dump custom archive starts with PGDMP.
     const body = s3.aws(['s3', 'cp', `s3://${BUCKET}/${keys[0]}`, '-']);
     expect(body.slice(0, 5)).toBe('PGDMP');
+  });
+
+  it('aws:kms with a key id: the object is encrypted with that key', async () => {
+    const keyId = JSON.parse(s3.aws(['kms', 'create-key'])).KeyMetadata.Arn as string;
+    const plan = planFor(source);
+    const r = await run(source, backupCronJob({ ...plan, encryption: { algorithm: 'aws:kms', kmsKeyId: keyId } }));
+    expect(r.status, explain(r)).toBe(0);
+    const key = s3.keys(BUCKET, 'tenantdb/shop/orders-db/').pop()!;
+    const head = JSON.parse(s3.aws(['s3api', 'head-object', '--bucket', BUCKET, '--key', key]));
+    expect({ sse: head.ServerSideEncryption, key: head.SSEKMSKeyId }).toEqual({ sse: 'aws:kms', key: keyId });
   });
 
   it('retention deletes this tenant\'s backups older than retentionDays, keeps newer ones and never touches others', async () => {

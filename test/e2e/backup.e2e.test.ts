@@ -13,7 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { renderBackupResources } from '../../function/backup/resources.js';
-import { parseBackupInput, resolveBackup } from '../../function/backup/settings.js';
+import {
+  backupSpecSchema,
+  backupSpecValidations,
+  backupStatusSchema,
+  parseBackupInput,
+  resolveBackup,
+  restoreFromSpecSchema,
+} from '../../function/backup/settings.js';
 import { mismatches } from '../support/cases.js';
 import { repoRoot, startControlPlane, type ControlPlane, type Obj } from './apiserver.js';
 
@@ -104,5 +111,83 @@ describe.skipIf(!E2E)('backup objects in a real kube-apiserver', () => {
     const long = structuredClone(cronJob!);
     long.metadata.name = 'c'.repeat(53);
     await expect(cp.client.create(long, { dryRun: true })).rejects.toThrow(/must be no more than 52 characters/);
+  });
+
+  /**
+   * The claim and status fragments in a CRD of their own (the XRDs get them from
+   * the lead's generator): structural, and the CEL rules behave: restoreFrom only
+   * at creation, immutable after, removable.
+   */
+  describe('the spec and status fragments as a CRD', () => {
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'backuptests.e2e.tenantdb.platform.io' },
+      spec: {
+        group: 'e2e.tenantdb.platform.io',
+        scope: 'Namespaced',
+        names: { kind: 'BackupTest', plural: 'backuptests', singular: 'backuptest', listKind: 'BackupTestList' },
+        versions: [{
+          name: 'v1',
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                spec: {
+                  type: 'object',
+                  properties: { backup: backupSpecSchema, restoreFrom: restoreFromSpecSchema },
+                  'x-kubernetes-validations': backupSpecValidations,
+                },
+                status: { type: 'object', properties: backupStatusSchema },
+              },
+            },
+          },
+        }],
+      },
+    };
+    const object = (name: string, spec: Obj) => ({ apiVersion: 'e2e.tenantdb.platform.io/v1', kind: 'BackupTest', metadata: { name, namespace: 'shop' }, spec });
+
+    beforeAll(async () => {
+      await cp.client.applyCRD(JSON.parse(JSON.stringify(crd)));
+    });
+
+    it('takes a claim with backup and restoreFrom, and the status fields', async () => {
+      const o = object('with-restore', { backup: { enabled: true, schedule: '30 2 * * *', retentionDays: 7 }, restoreFrom: { backup: 'latest', name: 'orders-db' } });
+      await cp.client.apply(o);
+      expect(mismatches(o, await cp.client.get(o))).toEqual([]);
+      const status = {
+        ...o,
+        status: {
+          backup: { enabled: true, schedule: '30 2 * * *', retentionDays: 7, location: 's3://b/tenantdb/shop/x/', suspended: true, lastScheduleTime: '2026-12-05T02:30:00Z' },
+          restoredFrom: { backup: 'latest', key: '20261204T020000Z.dump', namespace: 'shop', name: 'orders-db', location: 's3://b/tenantdb/shop/orders-db/', completionTime: '2026-12-05T02:40:00Z' },
+        },
+      };
+      const rsp = await cp.client.applyStatus(status);
+      expect(rsp.warnings).toEqual([]);
+      expect(mismatches(status.status, (await cp.client.get(o)).status)).toEqual([]);
+    });
+
+    it.each<{ reason: string; spec: Obj; error: RegExp }>([
+      { reason: 'a 4-field schedule', spec: { backup: { schedule: '0 2 * *' } }, error: /spec\.backup\.schedule/ },
+      { reason: 'retention 0', spec: { backup: { retentionDays: 0 } }, error: /spec\.backup\.retentionDays/ },
+      { reason: 'a key path as backup', spec: { restoreFrom: { backup: 'a/b.dump', name: 'x' } }, error: /spec\.restoreFrom\.backup/ },
+    ])('refuses $reason', async ({ spec, error }) => {
+      await expect(cp.client.create(object('bad', spec), { dryRun: true })).rejects.toThrow(error);
+    });
+
+    it('restoreFrom cannot be added later, nor changed; it can be removed', async () => {
+      const plain = object('plain', { backup: { enabled: true } });
+      await cp.client.apply(plain);
+      await expect(cp.client.apply(object('plain', { restoreFrom: { backup: 'latest', name: 'orders-db' } }))).rejects.toThrow(
+        /spec\.restoreFrom can be set only when the TenantDatabase is created/,
+      );
+      await expect(cp.client.apply(object('with-restore', { restoreFrom: { backup: 'latest', name: 'other-db' } }))).rejects.toThrow(
+        /spec\.restoreFrom is immutable/,
+      );
+      await expect(cp.client.apply(object('with-restore', { backup: { enabled: true } }))).resolves.toMatchObject({ warnings: [] });
+    });
   });
 });
