@@ -11,6 +11,8 @@
  * request that bypassed the API server could carry.
  */
 import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
+import type { BackupPlan } from './backup/plan.js';
+import { resolveBackup, type RestoredFromStatus } from './backup/settings.js';
 import { identifyTenant, type Tenant } from './flavour.js';
 import { parseInput, type FunctionInput } from './input.js';
 import { isIdentifier, isReadOnlyRoleShape } from './naming.js';
@@ -25,6 +27,8 @@ export interface Admitted {
   input: FunctionInput;
   /** Existing database and role names the claim asks to adopt (migration from the Helm chart). */
   adopted: AdoptedNames;
+  /** The tenant's backups and restore (backup/settings.ts); undefined where the platform has backups off. */
+  backup?: BackupPlan;
 }
 
 export interface AdoptedNames {
@@ -54,7 +58,10 @@ export function admit(req: RunFunctionRequest): { admitted: Admitted } | { refus
   try {
     const { tenant, spec, input } = validated(req);
     checkPassThrough(req);
-    return { admitted: { tenant, spec, input, adopted: adoptedNames(req.observed?.composite?.resource, input) } };
+    const xr = req.observed?.composite?.resource;
+    const adopted = adoptedNames(xr, input);
+    const backup = backupPlan(tenant, spec, input, xr);
+    return { admitted: { tenant, spec, input, adopted, ...(backup ? { backup } : {}) } };
   } catch (error) {
     if (error instanceof ComposeError) return { refused: { reason: error.reason, message: error.message } };
     throw error;
@@ -136,6 +143,25 @@ function adoptedNames(xr: Obj | undefined, input: FunctionInput): AdoptedNames {
     out[key] = value;
   }
   return out;
+}
+
+/**
+ * The tenant's backup plan, or a refusal naming the field (backups asked for
+ * on a platform without them, a restore from another namespace, a malformed
+ * schedule). The restore recorded in the XR's status (status.restoredFrom)
+ * is done: it is never run again.
+ */
+function backupPlan(tenant: Tenant, spec: TenantDatabaseSpec, input: FunctionInput, xr: Obj | undefined): BackupPlan | undefined {
+  const status = xr?.status as Obj | undefined;
+  const restoredFrom = status?.restoredFrom as RestoredFromStatus | undefined;
+  const resolved = resolveBackup(
+    { namespace: tenant.namespace, name: tenant.name },
+    { ...(spec.backup ? { backup: spec.backup } : {}), ...(spec.restoreFrom ? { restoreFrom: spec.restoreFrom } : {}) },
+    input.backup,
+    { sslMode: input.sql.sslMode, ...(restoredFrom && typeof restoredFrom === 'object' ? { observedRestoredFrom: restoredFrom } : {}) },
+  );
+  if ('refusal' in resolved) fail(resolved.refusal.reason, resolved.refusal.message);
+  return resolved.plan;
 }
 
 /** What earlier pipeline steps passed on is returned as it came, sorted: refuse what is too deep to sort safely. */

@@ -11,6 +11,8 @@
  * `readonly-grant-schema-` / `readonly-usage-`, `readonly-default-tables-` /
  * `readonly-tables-`); the rows below keep both as they are, side by side.
  */
+import { BACKUP_CRONJOB_KEY, BACKUP_SERVICEACCOUNT_KEY, RESTORE_JOB_KEY } from './backup/resources.js';
+import { kubeName } from './backup/settings.js';
 import { childName, objectSuffix } from './naming.js';
 
 /** Whose login a role is: the tenant's own, or its read-only reader. */
@@ -27,7 +29,10 @@ export type ComposedKind =
   | 'Secret'
   | 'AwsSecret'
   | 'SecretVersion'
-  | 'Usage';
+  | 'Usage'
+  | 'ServiceAccount'
+  | 'CronJob'
+  | 'Job';
 
 /** One composed resource of one tenant: how Crossplane knows it and what it is called. */
 export interface Slot {
@@ -124,6 +129,11 @@ export const COMPOSED = {
     (schema: string, objectType: ObjectType) => `readonly-default-${OBJECT_TYPE_KEY[objectType]}-${schema}`,
     (n, schema, objectType) => childName(n.xrName, `readonly-${OBJECT_TYPE_KEY[objectType]}-${objectSuffix(schema)}`),
   ),
+
+  /** Backups (backup/): in the tenant's namespace, named after the claim, not the XR (kubeName: a CronJob name leaves room for its Jobs'). */
+  backupServiceAccount: row('ServiceAccount', () => BACKUP_SERVICEACCOUNT_KEY, (n) => kubeName(n.name, 'backup', 63)),
+  backupCronJob: row('CronJob', () => BACKUP_CRONJOB_KEY, (n) => kubeName(n.name, 'backup', 52)),
+  restoreJob: row('Job', () => RESTORE_JOB_KEY, (n) => kubeName(n.name, 'restore', 63)),
 
   /** Key `usage-<target>`, object `<xr>-protect-<target>`. */
   usage: row('Usage', (target: UsageTarget) => `usage-${target}`, (n, target) => childName(n.xrName, `protect-${target}`)),

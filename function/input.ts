@@ -7,6 +7,7 @@
  * Like the spec, the schema here is the single source of truth: the input CRD
  * in package/input/ is generated from it.
  */
+import { backupInputSchema, type BackupInput } from './backup/settings.js';
 import { compileSchema } from './validation.js';
 
 export const INPUT_API_VERSION = 'tenantdb.fn.platform.io/v1beta1';
@@ -47,6 +48,8 @@ export interface FunctionInput {
     recoveryWindowInDays: number;
     tags: Record<string, string>;
   };
+  /** Per-tenant backups and restores (backup/settings.ts). */
+  backup: BackupInput;
   /** meta.ttl bounds, in seconds (ttl.ts). */
   ttl: {
     pendingMinSeconds: number;
@@ -196,6 +199,7 @@ export const inputSchema = {
         },
       },
     },
+    backup: backupInputSchema,
     ttl: {
       type: 'object',
       default: {},

@@ -12,6 +12,7 @@ import { COMPOSED, LOGIN_NAMES, readerSchemaOfKey, type LoginOwner } from './com
 import { fromConnectionDetails, fromSecretData, type Credentials } from './credentials.js';
 import { ROTATION_ANNOTATION, type LoginPasswordFacts } from './passwords.js';
 import type { ObservedConditions } from './readiness.js';
+import type { RestoredFromStatus } from './backup/settings.js';
 
 export const EXTERNAL_NAME = 'crossplane.io/external-name';
 
@@ -48,6 +49,10 @@ export interface Facts {
   lastPasswordChange?: string;
   /** The ARN of the tenant's AWS secret, once the AWS provider reports it. */
   awsSecretArn?: string;
+  /** The backup CronJob and restore Job as observed (backup/status.ts reads what Kubernetes reports on them). */
+  backup: { cronJob?: Obj; restoreJob?: Obj };
+  /** The restore recorded in the XR's status: kept there once done. */
+  restoredFrom?: RestoredFromStatus;
   /** The XR's Provisioned condition as last written (ttl.ts: how long the tenant has been waiting). */
   provisioned?: { status: string; lastTransitionTime?: string };
 }
@@ -69,7 +74,20 @@ function text(value: unknown): string | undefined {
 
 function observedResource(resource: Obj | undefined): ObservedResource {
   const externalName = text(field(resource, 'metadata', 'annotations', EXTERNAL_NAME));
-  return { ready: getCondition(resource, 'Ready'), synced: getCondition(resource, 'Synced'), ...(externalName === undefined ? {} : { externalName }) };
+  return { ...conditions(resource), ...(externalName === undefined ? {} : { externalName }) };
+}
+
+/**
+ * Ready and Synced as readiness.ts reads them. A Job has neither: it is ready
+ * once Complete, and a Failed condition is its error (a failed restore names
+ * its exit code there: backup/resources.ts, podFailurePolicy).
+ */
+function conditions(resource: Obj | undefined): ObservedConditions {
+  if (field(resource, 'apiVersion') === 'batch/v1' && field(resource, 'kind') === 'Job') {
+    const failed = getCondition(resource, 'Failed');
+    return { ready: getCondition(resource, 'Complete'), synced: failed.status === 'True' ? { ...failed, status: 'False' } : getCondition(resource, 'Synced') };
+  }
+  return { ready: getCondition(resource, 'Ready'), synced: getCondition(resource, 'Synced') };
 }
 
 export function observe(req: RunFunctionRequest): Facts {
@@ -128,7 +146,13 @@ export function observe(req: RunFunctionRequest): Facts {
     credentials: { tenant: credentialsOf('tenant'), reader: credentialsOf('reader') },
     passwords: { tenant: passwordsOf('tenant'), reader: passwordsOf('reader') },
     passwordKey,
+    backup: {
+      ...(observed[COMPOSED.backupCronJob.key()]?.resource ? { cronJob: observed[COMPOSED.backupCronJob.key()]!.resource } : {}),
+      ...(observed[COMPOSED.restoreJob.key()]?.resource ? { restoreJob: observed[COMPOSED.restoreJob.key()]!.resource } : {}),
+    },
   };
+  const restoredFrom = field(req.observed?.composite?.resource, 'status', 'restoredFrom');
+  if (restoredFrom && typeof restoredFrom === 'object' && !Array.isArray(restoredFrom)) facts.restoredFrom = restoredFrom as RestoredFromStatus;
   const lastPasswordChange = text(field(tenantRole, 'status', 'atProvider', 'lastPasswordChange'));
   if (lastPasswordChange !== undefined) facts.lastPasswordChange = lastPasswordChange;
   const arn = text(field(awsSecret, 'status', 'atProvider', 'arn'));

@@ -24,6 +24,8 @@
  *                                 credentials are a plan decision already (plan.ts)
  *   AWS SecretVersion             the AWS Secret ready and the AWS secret string present
  *   Usage of Database / Role      what it protects exists (observed)
+ *   backup CronJob                <name>-secret exists (its pods read the database settings there)
+ *   restore Job                   the Database ready and <name>-secret exists
  *
  * Ordering applies to creation only. An object that has been observed is
  * desired again in every answer, whatever the state of what it needs:
@@ -55,7 +57,9 @@ export function needs(ctx: OrderContext, item: Composed): Need[] {
   const schemaObject = (schema: string): Need[] =>
     ctx.spec.schemas.includes(schema) ? [ready({ key: COMPOSED.schema.key(schema), name: COMPOSED.schema.name(n, schema), kind: 'Schema' })] : [];
 
+  const secretOf = (parts: typeof n): Slot => ({ key: COMPOSED.secret.key('tenant'), name: COMPOSED.secret.name(parts, 'tenant'), kind: 'Secret' });
   switch (item.row) {
+    case 'backupServiceAccount':
     case 'password':
     case 'role':
     case 'awsSecret':
@@ -86,6 +90,12 @@ export function needs(ctx: OrderContext, item: Composed): Need[] {
       return [database(), schemaRole(item.schemaRole.schema), ...schemaObject(item.schemaRole.schema)];
     case 'readerDefaultPrivileges':
       return [database(), role('tenant'), schemaRole(item.schemaRole.schema), ...schemaObject(item.schemaRole.schema)];
+    case 'backupCronJob':
+      // Its pods read the database settings from <name>-secret.
+      return [exists(secretOf(n))];
+    case 'restoreJob':
+      // Into a database that exists, with the tenant's own credentials.
+      return [database(), exists(secretOf(n))];
     case 'usage': {
       const target = item.slot.key.slice('usage-'.length);
       if (target === 'database') return [exists(database().slot)];
@@ -119,6 +129,9 @@ export function describe(ctx: OrderContext, slot: Slot): string {
     AwsSecret: 'Secret',
     SecretVersion: 'SecretVersion',
     Usage: ctx.tenant.flavour.usageKind,
+    ServiceAccount: 'ServiceAccount',
+    CronJob: 'CronJob',
+    Job: 'Job',
   };
   return `${kind[slot.kind]} ${slot.name}`;
 }

@@ -10,6 +10,7 @@
  * made: the step refuses, by throwing a ComposeError.
  */
 import type { Admitted } from './admit.js';
+import type { BackupPlan } from './backup/plan.js';
 import { COMPOSED, credentialKeys, isUsageKey, LOGIN_NAMES, slot, type LoginOwner, type NameParts, type ObjectType, type Slot } from './composed.js';
 import { rdsSecretJson, type Credentials } from './credentials.js';
 import { SQL_VERSION, type Tenant, type UsageTarget } from './flavour.js';
@@ -106,6 +107,9 @@ export type Composed = { slot: Slot } & (
   | { row: 'readerSchemaGrant'; schemaRole: ReaderSchema }
   | { row: 'readerDefaultPrivileges'; schemaRole: ReaderSchema; objectType: ObjectType }
   | { row: 'usage'; of: UsageTarget; what: string }
+  | { row: 'backupServiceAccount'; backup: BackupPlan }
+  | { row: 'backupCronJob'; backup: BackupPlan }
+  | { row: 'restoreJob'; backup: BackupPlan }
 );
 
 /** A Role's connection secret the function asks Crossplane for (requirements). */
@@ -126,6 +130,8 @@ export interface Plan {
   secretsManager: boolean;
   tenantLogin: Login;
   reader: Reader;
+  /** Backups and the restore (backup/plan.ts); undefined where the platform has backups off. */
+  backup?: BackupPlan;
   policies: {
     database: DeletionPolicy;
     role: DeletionPolicy;
@@ -194,6 +200,7 @@ export function makePlan(admitted: Admitted, facts: Facts): Plan {
     secretsManager: spec.secretsManager.enabled ?? input.secretsManager.enabled,
     tenantLogin,
     reader,
+    ...(admitted.backup ? { backup: admitted.backup } : {}),
     policies: {
       database: spec.dbDeletionPolicy,
       role: spec.roleDeletionPolicy,
@@ -293,8 +300,24 @@ function composedObjects(plan: PlanBase, facts: Facts): Composed[] {
     for (const schemaRole of reader.kept) out.push({ row: 'readerSchemaRole', slot: slot(COMPOSED.readerSchemaRole, n, schemaRole.schema), schemaRole });
     if (reader.state === 'active') out.push(...credentialObjects(plan, reader.login, facts, false));
   }
+  out.push(...backups(plan));
   if (spec.deletionProtection) out.push(...usages(plan, out));
   return out;
+}
+
+/**
+ * The tenant's backup objects (backup/resources.ts): the ServiceAccount the
+ * pods run as, the CronJob while backups are on, and the restore Job until the
+ * restore has succeeded (admit.ts leaves it out of the plan from then on).
+ */
+function backups(plan: PlanBase): Composed[] {
+  const { backup, tenant: n } = plan;
+  if (!backup || (!backup.schedule && !backup.restore)) return [];
+  return [
+    { row: 'backupServiceAccount', slot: slot(COMPOSED.backupServiceAccount, n), backup },
+    ...(backup.schedule ? [{ row: 'backupCronJob', slot: slot(COMPOSED.backupCronJob, n), backup } as const] : []),
+    ...(backup.restore ? [{ row: 'restoreJob', slot: slot(COMPOSED.restoreJob, n), backup } as const] : []),
+  ];
 }
 
 /**

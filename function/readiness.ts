@@ -22,8 +22,11 @@ export interface Readiness {
   why?: string;
 }
 
-/** Kinds that have no conditions: ready once they exist. */
-const CONDITIONLESS_KINDS = new Set<ComposedKind>(['Secret']);
+/**
+ * Kinds that have no conditions: ready once they exist. (A Job has no Ready
+ * condition either: observe.ts reads its Complete condition as Ready.)
+ */
+const CONDITIONLESS_KINDS = new Set<ComposedKind>(['Secret', 'ServiceAccount', 'CronJob']);
 const MAX_MESSAGE = 200;
 
 /** The SDK reports a missing condition as status Unknown with nothing else. */

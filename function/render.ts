@@ -14,6 +14,7 @@ import { schema } from './resources/schema.js';
 import { awsSecretString, credentialsSecret, passwordSecret } from './resources/secret.js';
 import { awsSecret, awsSecretVersion } from './resources/secretsmanager.js';
 import { usage } from './resources/usage.js';
+import { backupCronJob, backupServiceAccount, restoreJob } from './backup/resources.js';
 
 /** A composed entry of the plan and the object rendered for it. */
 export interface Rendered {
@@ -59,5 +60,17 @@ function renderOne(plan: Plan, item: Composed): KubeObject {
       return readerDefaultPrivileges(plan, item);
     case 'usage':
       return usage(plan, item);
+    case 'backupServiceAccount':
+      return backupServiceAccount(item.backup);
+    case 'backupCronJob':
+      return present(backupCronJob(item.backup), item);
+    case 'restoreJob':
+      return present(restoreJob(item.backup), item);
   }
+}
+
+/** The plan composes a CronJob or Job only where the backup plan holds one: anything else is a bug, not a state. */
+function present(object: KubeObject | undefined, item: Composed): KubeObject {
+  if (!object) throw new Error(`${item.slot.key}: planned, but the backup plan renders none`);
+  return object;
 }

@@ -8,12 +8,14 @@
  */
 import {
   Ready,
+  Severity,
   Status,
   Target,
   type Resource,
   type RunFunctionRequest,
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
+import { backupStatus, restoreOutcome } from './backup/status.js';
 import { sortedMap, sortKeys } from './canonical.js';
 import type { Facts } from './observe.js';
 import type { Login, Plan } from './plan.js';
@@ -52,12 +54,23 @@ export function report(req: RunFunctionRequest, plan: Plan, facts: Facts, render
   return {
     meta: { tag: req.meta?.tag ?? '', ttl: responseTtl(plan, facts, notReady, nowMs) },
     desired: { composite, resources: sortedMap(desired) },
-    results: [],
+    results: restoreFailure(plan, facts),
     context: sortKeys(req.context),
     requirements: requirements(plan),
     conditions: [provisioned(plan, notReady)],
     output: undefined,
   };
+}
+
+/**
+ * A failed restore, as a Warning that reaches the claim (an event on both):
+ * not a refusal, since everything else stays composed, and the Job is kept so
+ * its logs can be read.
+ */
+function restoreFailure(plan: Plan, facts: Facts): RunFunctionResponse['results'] {
+  const outcome = restoreOutcome(plan.backup, facts.backup.restoreJob);
+  if (outcome?.state !== 'Failed') return [];
+  return [{ severity: Severity.SEVERITY_WARNING, reason: outcome.reason, message: outcome.message, target: Target.TARGET_COMPOSITE_AND_CLAIM }];
 }
 
 /** The XR's status: non-secret facts an app team and a platform engineer look up. */
@@ -79,6 +92,11 @@ function status(plan: Plan, facts: Facts, notReady: string[]): Obj {
   }
   if (facts.lastPasswordChange !== undefined) out.passwordChangedAt = facts.lastPasswordChange;
   if (plan.passwordRotation) out.passwordRotation = { ...plan.passwordRotation };
+  if (plan.backup) out.backup = backupStatus(plan.backup, facts.backup.cronJob);
+  // Once recorded, a restore stays in the status: it is what tells the plan it is done (admit.ts).
+  const restore = restoreOutcome(plan.backup, facts.backup.restoreJob);
+  if (restore?.state === 'Succeeded') out.restoredFrom = restore.restoredFrom;
+  else if (facts.restoredFrom) out.restoredFrom = facts.restoredFrom;
   if (plan.secretsManager) {
     out.awsSecretName = plan.tenantLogin.awsSecretName;
     if (facts.awsSecretArn !== undefined) out.awsSecretArn = facts.awsSecretArn;

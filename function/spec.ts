@@ -12,6 +12,7 @@
  * Unknown fields are pruned, not refused, exactly as the API server does
  * (structural schemas cannot say additionalProperties: false).
  */
+import { backupSpecSchema, backupSpecValidations, backupStatusSchema, restoreFromSpecSchema, type BackupSpec, type RestoreFromSpec } from './backup/settings.js';
 import { compileSchema } from './validation.js';
 import { KUBERNETES_TIME } from './time.js';
 
@@ -36,6 +37,8 @@ export interface TenantDatabaseSpec {
   lcCType?: string;
   passwordRotationTrigger?: string;
   readOnlyRole: boolean;
+  backup?: BackupSpec;
+  restoreFrom?: RestoreFromSpec;
   secretsManager: {
     /** Absent: the platform's setting (function input secretsManager.enabled) decides. */
     enabled?: boolean;
@@ -144,6 +147,8 @@ export const specSchema = {
         'Also create a read-only login role that can read every table and sequence the tenant role creates in ' +
         'public and the listed schemas, with its own Secret <name>-readonly-secret (and AWS copy).',
     },
+    backup: backupSpecSchema,
+    restoreFrom: restoreFromSpecSchema,
     secretsManager: {
       type: 'object',
       default: {},
@@ -176,6 +181,7 @@ export const specSchema = {
       rule: "!has(oldSelf.lcCType) || has(self.lcCType)",
       message: 'lcCType is immutable: PostgreSQL fixes it when the database is created',
     },
+    ...backupSpecValidations,
   ],
 } as const;
 
@@ -205,6 +211,7 @@ export const statusSchema = {
         },
       },
     },
+    ...backupStatusSchema,
     protected: {
       type: 'boolean',
       description:

@@ -43,6 +43,13 @@ describe.skipIf(!haveCrds)('compose cases (test/cases)', () => {
         return;
       }
       expect(fatal.map((r) => r.message)).toEqual([]);
+      if (c.expect.warning) {
+        expect(rsp.results).toHaveLength(1);
+        expect(rsp.results[0]).toMatchObject({ severity: Severity.SEVERITY_WARNING, target: Target.TARGET_COMPOSITE_AND_CLAIM });
+        expect(rsp.results[0]!.message).toContain(c.expect.warning);
+      } else {
+        expect(rsp.results, 'a case that composes and names no warning has no results').toEqual([]);
+      }
       expect(c.expect.keys, 'a case that composes states its complete set of keys (expect.keys)').toBeDefined();
       expect(Object.keys(desired).sort(), 'the composed-resource keys, exactly').toEqual([...c.expect.keys!].sort());
       for (const [key, partial] of Object.entries(c.expect.resources ?? {})) {

@@ -224,8 +224,9 @@ describe('upgrade safety', () => {
       const rsp = compose(requestFor({ flavour, xr: TODAY[flavour].xr, observed: `examples/${flavour}/observed.yaml`, connectionSecrets: `examples/${flavour}/required.yaml`, observedPatch: Object.fromEntries(Object.entries(observed).map(([k, o]) => [k, o.resource])) }), NOW);
       expect(rsp.results).toEqual([]);
       const desired = rsp.desired!.resources;
-      // Plus the Role's password Secret, pinned to the password the Role has (function/passwords.ts).
-      expect(Object.keys(desired).sort()).toEqual([...TODAY[flavour].keys, 'password'].sort());
+      // Plus the Role's password Secret, pinned to the password the Role has (function/passwords.ts), and
+      // the backup objects the Compositions now turn on (function/backup/).
+      expect(Object.keys(desired).sort()).toEqual([...TODAY[flavour].keys, 'password', 'backup-serviceaccount', 'backup-cronjob'].sort());
       for (const [key, o] of Object.entries(observed)) {
         const d = desired[key]!.resource as Obj;
         const r = o.resource;

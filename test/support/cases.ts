@@ -18,6 +18,8 @@ export interface Case extends RequestParts {
     fatal?: string;
     /** The class of a refusal: the reason of its Warning result and Provisioned condition. */
     refusal?: string;
+    /** Part of the message of the one Warning result (an event on the XR and the claim) of a case that composes. */
+    warning?: string;
     resources?: Obj;
     /**
      * Every composed-resource key the response must hold, and no other: an
