@@ -167,7 +167,9 @@ export function claimReference(): string {
     '# TenantDatabase spec reference',
     '',
     `API: \`${GROUP}/${VERSION}\`, kind \`${CLAIM_KIND}\` (claim flavour: claim of \`${XR_KIND_CLAIM_FLAVOUR}\`; namespaced flavour: the XR itself).`,
-    'Unknown fields are pruned by the API server. The function refuses anything else that does not match, naming the field.',
+    'The API server refuses values that do not match the types, enums and patterns below (at kubectl apply, or in the Argo CD sync) ' +
+      'and prunes unknown fields; the function refuses what a schema cannot say (the platform\'s rules), naming the field, ' +
+      'with Provisioned=False on the claim (see app-teams.md, where errors show).',
     '',
     '| field | type | default | constraints | meaning |',
     '| --- | --- | --- | --- | --- |',

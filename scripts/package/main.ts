@@ -40,7 +40,7 @@ build/packages) and runs \`crossplane xpkg build\` on each when the CLI is on PA
   --function-package REPOSITORY  the function's repository in your registry (no tag), e.g.
                                  registry.example.com/team/function-tenantdatabase: the staged
                                  configurations depend on it and call the Function it becomes
-See README.md, "Building and installing the packages".
+See docs/platform-engineers.md, "Building and installing the packages".
 `;
 const REPO = REPO_ROOT;
 const DEFAULT_OUT = join(REPO, 'build', 'packages');

@@ -4,7 +4,7 @@
  *
  * `crossplane xpkg build` reads every .yaml file under its package root, and
  * its --ignore patterns cannot exclude a directory, so each package is built
- * from a folder holding only its own files (see README, "Building and
+ * from a folder holding only its own files (see docs/platform-engineers.md, "Building and
  * installing the packages"). A Configuration's Compositions must call the
  * Function by the name Crossplane gives the package its `dependsOn` names
  * (package-name.ts); that is checked here, and when the platform pushes the
