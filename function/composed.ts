@@ -173,6 +173,15 @@ export const LOGIN_NAMES = {
   connectionRequirement: (owner: LoginOwner) => `${LOGIN_PREFIX[owner]}role-connection-secret`,
   /** The requirement under which the function asks Crossplane for the platform's password key. */
   passwordKeyRequirement: 'password-key',
+  /**
+   * An adopted role's password, handed over by `npm run migrate` (docs/migration.md): a Secret
+   * `<claim name>-password` in the claim's namespace, which the function reads once, before it
+   * composes the role's own password Secret. In the namespaced flavour it is that very Secret
+   * (same name, same namespace); in the claim flavour the XR's name is chosen by Crossplane, so the
+   * Secret cannot be pre-created under the composed name, and this one is read instead.
+   */
+  adoptedPasswordSecret: (n: Pick<NameParts, 'name'>) => childName(n.name, 'password'),
+  adoptedPasswordRequirement: 'adopted-password',
 } as const;
 
 /** The rotation stamp in the name of a Role's connection secret, if any. */

@@ -10,7 +10,7 @@
 import { getCondition, getObservedComposedResources, getRequiredResource, type RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { COMPOSED, LOGIN_NAMES, readerSchemaOfKey, type LoginOwner } from './composed.js';
 import { fromConnectionDetails, fromSecretData, type Credentials } from './credentials.js';
-import { ROTATION_ANNOTATION, type LoginPasswordFacts } from './passwords.js';
+import { ROTATION_ANNOTATION, type LoginPasswordFacts, type ObservedPasswordSecret } from './passwords.js';
 import type { ObservedConditions } from './readiness.js';
 import type { RestoredFromStatus } from './backup/settings.js';
 
@@ -115,14 +115,19 @@ export function observe(req: RunFunctionRequest): Facts {
     return found;
   };
 
+  const passwordSecretOf = (secret: unknown): ObservedPasswordSecret => {
+    const data = field(secret, 'data', 'password');
+    const password = typeof data === 'string' && data !== '' ? Buffer.from(data, 'base64').toString('utf8') : undefined;
+    const rotation = text(field(secret, 'metadata', 'annotations', ROTATION_ANNOTATION));
+    return { ...(password ? { password } : {}), ...(rotation ? { rotation } : {}) };
+  };
   const passwordsOf = (owner: LoginOwner): LoginPasswordFacts => {
     const out: LoginPasswordFacts = {};
     const secret = observed[COMPOSED.password.key(owner)]?.resource;
-    if (secret) {
-      const data = field(secret, 'data', 'password');
-      const password = typeof data === 'string' && data !== '' ? Buffer.from(data, 'base64').toString('utf8') : undefined;
-      const rotation = text(field(secret, 'metadata', 'annotations', ROTATION_ANNOTATION));
-      out.secret = { ...(password ? { password } : {}), ...(rotation ? { rotation } : {}) };
+    if (secret) out.secret = passwordSecretOf(secret);
+    if (owner === 'tenant') {
+      const [items, asked] = getRequiredResource(req, LOGIN_NAMES.adoptedPasswordRequirement);
+      if (asked) out.adopted = { asked, ...(items[0]?.resource ? { secret: passwordSecretOf(items[0].resource) } : {}) };
     }
     const name = text(field(observed[COMPOSED.role.key(owner)]?.resource, 'spec', 'writeConnectionSecretToRef', 'name'));
     if (name !== undefined) out.connectionSecretName = name;

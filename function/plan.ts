@@ -18,6 +18,7 @@ import type { FunctionInput } from './input.js';
 type PasswordKeyRef = FunctionInput['passwords']['keySecretRef'];
 import { fillTemplate, isIdentifier, readOnlyRoleName, readOnlySchemaRoleName, tenantIdentifier } from './naming.js';
 import type { Facts, FoundCredentials } from './observe.js';
+import type { LoginPasswordFacts } from './passwords.js';
 import { inOrder } from './order.js';
 import {
   decidePassword,
@@ -165,9 +166,12 @@ export function makePlan(admitted: Admitted, facts: Facts): Plan {
   const keyRef = input.passwords.keySecretRef;
   const key = passwordKey(facts.passwordKey, keyRef);
   const wanted = wantedRotation(spec.passwordRotationTrigger, [facts.passwords.tenant, facts.passwords.reader]);
+  // An adopted role's first password is the one the migration handed over, if any (passwords.ts (b')).
+  const readsAdopted = adoptsPassword(admitted, facts);
   const login = (owner: LoginOwner, pgRole: string, canLogin: boolean): Login => {
     const found = canLogin ? chosenCredentials(facts.credentials[owner]) : undefined;
-    const f = facts.passwords[owner];
+    const f: LoginPasswordFacts =
+      owner === 'tenant' && readsAdopted ? { ...facts.passwords[owner], adopted: facts.passwords[owner].adopted ?? { asked: false } } : facts.passwords[owner];
     // A reader that may not log in keeps what it has: nothing is derived for it.
     const password: PasswordDecision = canLogin
       ? decidePassword(pgRole, wanted, f, found?.password, key, keyRef)
@@ -220,12 +224,24 @@ export function makePlan(admitted: Admitted, facts: Facts): Plan {
     composed: ordered.composed,
     waiting: [...ordered.waiting, ...waiting(logins, all, key, keyRef), ...rotation.waiting],
     ...(rotation.status ? { passwordRotation: rotation.status } : {}),
-    requirements: [...requirements(base, logins, facts), ...keyRequirement(logins, keyRef)],
+    requirements: [
+      ...requirements(base, logins, facts),
+      ...keyRequirement(logins, keyRef),
+      ...(readsAdopted ? [{ key: LOGIN_NAMES.adoptedPasswordRequirement, name: LOGIN_NAMES.adoptedPasswordSecret(tenant), namespace: tenant.namespace }] : []),
+    ],
     protected: isProtected(spec, all, facts),
   };
 }
 
 type PlanBase = Omit<Plan, 'composed' | 'waiting' | 'requirements' | 'protected' | 'passwordRotation'>;
+
+/**
+ * Whether to look for the password `npm run migrate` handed over for an adopted role: only until the
+ * role has a password Secret or a Role MR (from then on, what they hold is the password).
+ */
+function adoptsPassword(admitted: Admitted, facts: Facts): boolean {
+  return admitted.adopted.role !== undefined && !facts.passwords.tenant.secret && !facts.resources.has(COMPOSED.role.key('tenant'));
+}
 
 /** Observed external names win: a database, once created, is never renamed. */
 function pick(observed: string | undefined, adopted: string | undefined): string | undefined {
