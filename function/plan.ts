@@ -211,13 +211,15 @@ export function makePlan(admitted: Admitted, facts: Facts, nowMs: number): Plan 
   const wanted = wantedRotation(spec.passwordRotationTrigger, LOGIN_OWNERS.map((o) => facts.passwords[o]));
   // An adopted role's first password is the one the migration handed over, if any (passwords.ts (b')).
   const readsAdopted = adoptsPassword(admitted, facts);
-  const login = (owner: LoginOwner, pgRole: string, canLogin: boolean, rotationWanted: string | undefined = wanted): Login => {
+  // `rotationWanted`: the rotation this login is to be at; null: the one it is at (no trigger applies to it).
+  const login = (owner: LoginOwner, pgRole: string, canLogin: boolean, rotationWanted: string | null | undefined = wanted): Login => {
     const found = canLogin ? chosenCredentials(facts.credentials[owner]) : undefined;
     const f: LoginPasswordFacts =
       owner === 'tenant' && readsAdopted ? { ...facts.passwords[owner], adopted: facts.passwords[owner].adopted ?? { asked: false } } : facts.passwords[owner];
-    // A reader that may not log in keeps what it has: nothing is derived for it.
-    const password: PasswordDecision = canLogin
-      ? decidePassword(pgRole, rotationWanted, f, found?.password, key, keyRef)
+    // A reader that may not log in keeps what it has: nothing is derived for it. An alternating
+    // login is created before it is handed out (and idle in between), so it always has a password.
+    const password: PasswordDecision = canLogin || owner === 'login-a' || owner === 'login-b'
+      ? decidePassword(pgRole, rotationWanted ?? undefined, f, found?.password, key, keyRef)
       : { rotation: f.secret?.rotation ?? INITIAL_ROTATION, ...(f.secret?.password ? { password: f.secret.password } : {}), source: 'secret' };
     return {
       owner,
@@ -238,7 +240,7 @@ export function makePlan(admitted: Admitted, facts: Facts, nowMs: number): Plan 
   const alternation = spec.passwordRotation.mode === 'Alternating' ? plannedAlternation(spec, facts, role, wanted, nowMs, login) : undefined;
   // In alternating mode the tenant role's own password never follows the trigger (apps may still use
   // it, during the first switch's grace period), and its login ends with that grace period.
-  const tenantLogin = alternation ? login('tenant', role, alternation.tenantCanLogin, undefined) : login('tenant', role, true);
+  const tenantLogin = alternation ? login('tenant', role, alternation.tenantCanLogin, null) : login('tenant', role, true);
   const reader = plannedReader(spec, facts, role, login);
   const orphanedData = spec.dbDeletionPolicy === 'Orphan' || spec.roleDeletionPolicy === 'Orphan';
   const base = {
@@ -307,7 +309,7 @@ function plannedAlternation(
   role: string,
   wanted: string | undefined,
   nowMs: number,
-  login: (owner: LoginOwner, pgRole: string, canLogin: boolean, rotationWanted?: string) => Login,
+  login: (owner: LoginOwner, pgRole: string, canLogin: boolean, rotationWanted?: string | null) => Login,
 ): Alternation {
   const prev = facts.alternation;
   const rotation = wanted ?? prev?.rotation ?? INITIAL_ROTATION;
@@ -342,7 +344,7 @@ function plannedAlternation(
     idleCanLogin = inGrace(idle);
     if (idleCanLogin) graceEndsMs = prevGraceEnds;
   }
-  const idleLogin = login(idle, loginSlotRoleName(role, SLOT_LETTER[idle]), idleCanLogin, undefined);
+  const idleLogin = login(idle, loginSlotRoleName(role, SLOT_LETTER[idle]), idleCanLogin, null);
 
   // The tenant role's own login: handed out until the first switch, then for the grace period.
   let tenantCanLogin = true;
