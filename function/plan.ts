@@ -237,6 +237,13 @@ export function makePlan(admitted: Admitted, facts: Facts, nowMs: number): Plan 
       ...(found ? { credentials: { ...found, username: found.username || pgRole } } : {}),
     };
   };
+  if (spec.passwordRotation.mode === 'Single' && facts.alternation) {
+    // Dropping the login roles while <name>-secret still names one would lock the app out.
+    fail(
+      'InvalidSpec',
+      `spec.passwordRotation.mode: switching back from Alternating to Single is not supported; <name>-secret still holds the credentials of ${facts.alternation.activeLogin} (set mode back to Alternating)`,
+    );
+  }
   const alternation = spec.passwordRotation.mode === 'Alternating' ? plannedAlternation(spec, facts, role, wanted, nowMs, login) : undefined;
   // In alternating mode the tenant role's own password never follows the trigger (apps may still use
   // it, during the first switch's grace period), and its login ends with that grace period.

@@ -23,7 +23,7 @@ function cluster(flavour: 'claim' | 'namespaced', spec: Obj = {}): Cluster {
   return c;
 }
 
-const resource = (rsp: RunFunctionResponse, key: string) => rsp.desired!.resources[key]?.resource as Obj | undefined;
+const resource = (rsp: RunFunctionResponse, key: string) => rsp.desired!.resources[key]?.resource;
 const externalName = (rsp: RunFunctionResponse, key: string) => resource(rsp, key)!.metadata.annotations['crossplane.io/external-name'] as string;
 const handedOut = (rsp: RunFunctionResponse) => ({ username: secretValue(rsp, 'secret', 'username')!, password: secretValue(rsp, 'secret', 'password')! });
 const rotation = (rsp: RunFunctionResponse) => (rsp.desired!.composite!.resource!.status as Obj).passwordRotation as Obj;
