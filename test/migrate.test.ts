@@ -338,7 +338,7 @@ const cases: Case[] = [
     code: 1,
     problems: [
       'values.yaml: tenantDatabases[0].databaseName: "rdsadmin" is reserved (the server\'s own databases and the cloud provider\'s roles) and cannot be adopted',
-      'values.yaml: tenantDatabases[0].roleName: "app_ro" ends like the names of read-only roles (_ro, or _s and 8 hex characters), which cannot be adopted',
+      'values.yaml: tenantDatabases[0].roleName: "app_ro" ends like the names of read-only roles (_ro, or _s and 8 hex characters) or of the login roles of alternating rotation (_la, _lb), which cannot be adopted',
       'values.yaml: tenantDatabases[1].databaseName: is not set and the name the Helm chart derived from name: "postgres" is reserved (the server\'s own databases and the cloud provider\'s roles) and cannot be adopted',
       'values.yaml: tenantDatabases[1].roleName: is not set and the name the Helm chart derived from name: "postgres" is reserved (the server\'s own databases and the cloud provider\'s roles) and cannot be adopted',
     ],

@@ -320,7 +320,7 @@ function parseEntry(raw: unknown, source: Source, options: MigrateOptions, probl
 function unadoptable(key: 'databaseName' | 'roleName', value: string): string | undefined {
   if (isReservedName(value)) return `${JSON.stringify(value)} is reserved (the server's own databases and the cloud provider's roles) and cannot be adopted`;
   if (key === 'roleName' && isReadOnlyRoleShape(value)) {
-    return `${JSON.stringify(value)} ends like the names of read-only roles (_ro, or _s and 8 hex characters), which cannot be adopted`;
+    return `${JSON.stringify(value)} ends like the names of read-only roles (_ro, or _s and 8 hex characters) or of the login roles of alternating rotation (_la, _lb), which cannot be adopted`;
   }
   return undefined;
 }
