@@ -138,7 +138,7 @@ function adoptedNames(xr: Obj | undefined, input: FunctionInput): AdoptedNames {
     if (!isIdentifier(value)) fail('InvalidResource', `${field}: must be a PostgreSQL identifier matching ^[a-z_][a-z0-9_]{0,62}$`);
     if (RESERVED.test(value)) fail('NotAllowed', `${field}: "${value}" is reserved and cannot be adopted`);
     if (key === 'role' && isReadOnlyRoleShape(value)) {
-      fail('NotAllowed', `${field}: "${value}" ends like the names of read-only roles (_ro, or _s and 8 hex characters), which are reserved`);
+      fail('NotAllowed', `${field}: "${value}" ends like the names of read-only roles (_ro, or _s and 8 hex characters) or of the login roles of alternating rotation (_la, _lb), which are reserved`);
     }
     out[key] = value;
   }

@@ -8,7 +8,8 @@
  *   report   desired state, status, condition (report.ts)
  *
  * It is a pure function of the request and the clock it is given (`nowMs`,
- * used only for the TTL, ttl.ts; the server passes Date.now()), with no
+ * used for the TTL, ttl.ts, and for the grace period of alternating password
+ * rotation, plan.ts; the server passes Date.now()), with no
  * randomness and no I/O, so the same request at the same instant always
  * yields byte-identical output, and it never throws:
  * any failure becomes a refusal (refusal.ts) with no desired resources at all,
@@ -29,7 +30,7 @@ export function compose(req: RunFunctionRequest, nowMs: number): RunFunctionResp
     const admission = admit(req);
     if ('refused' in admission) return refusal(req, admission.refused);
     const facts = observe(req);
-    const plan = makePlan(admission.admitted, facts);
+    const plan = makePlan(admission.admitted, facts, nowMs);
     return report(req, plan, facts, render(plan), nowMs);
   } catch (error) {
     if (error instanceof ComposeError) return refusal(req, error);

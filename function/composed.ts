@@ -15,8 +15,14 @@ import { BACKUP_CRONJOB_KEY, BACKUP_SERVICEACCOUNT_KEY, RESTORE_JOB_KEY } from '
 import { kubeName } from './backup/settings.js';
 import { childName, objectSuffix } from './naming.js';
 
-/** Whose login a role is: the tenant's own, or its read-only reader. */
-export type LoginOwner = 'tenant' | 'reader';
+/**
+ * Whose login a role is: the tenant's own, its read-only reader, or one of the two login roles of
+ * alternating rotation, which act as the tenant (plan.ts, alternation).
+ */
+export type LoginOwner = 'tenant' | 'reader' | LoginSlot;
+export type LoginSlot = 'login-a' | 'login-b';
+export const LOGIN_SLOTS: readonly LoginSlot[] = ['login-a', 'login-b'];
+export const LOGIN_OWNERS: readonly LoginOwner[] = ['tenant', 'reader', ...LOGIN_SLOTS];
 
 /** The kinds the function composes; `Secret` is a Kubernetes Secret, `AwsSecret` the Secrets Manager one. */
 export type ComposedKind =
@@ -49,9 +55,9 @@ export interface NameParts {
 }
 
 /** Prefix of a login's keys and object names. */
-const LOGIN_PREFIX: Record<LoginOwner, '' | 'readonly-'> = { tenant: '', reader: 'readonly-' };
-/** Suffix of a login's Secret names in the tenant's namespace. */
-const SECRET_SUFFIX: Record<LoginOwner, '' | '-readonly'> = { tenant: '', reader: '-readonly' };
+const LOGIN_PREFIX: Record<LoginOwner, string> = { tenant: '', reader: 'readonly-', 'login-a': 'login-a-', 'login-b': 'login-b-' };
+/** Suffix of a login's Secret names in the tenant's namespace (the alternating logins have none: they hand theirs out as the tenant's). */
+const SECRET_SUFFIX: Record<LoginOwner, string> = { tenant: '', reader: '-readonly', 'login-a': '-login-a', 'login-b': '-login-b' };
 
 /** The reader's default privileges, one per object type. */
 export type ObjectType = 'table' | 'sequence';
@@ -89,6 +95,8 @@ export const COMPOSED = {
   schema: row('Schema', (schema: string) => `schema-${schema}`, (n, schema) => childName(n.xrName, `schema-${objectSuffix(schema)}`)),
 
   role: loginRow('Role', 'role'),
+  /** Alternating rotation: a login role's membership in the tenant role (`login-a-member`, `<xr>-login-a-member`). */
+  loginMembership: loginRow('Grant', 'member'),
   /**
    * The Secret holding a login Role's password (its passwordSecretRef), beside the Role's connection
    * secret: `<xr>-password`, `<xr>-readonly-password` (function/passwords.ts).
@@ -173,6 +181,15 @@ export const LOGIN_NAMES = {
   connectionRequirement: (owner: LoginOwner) => `${LOGIN_PREFIX[owner]}role-connection-secret`,
   /** The requirement under which the function asks Crossplane for the platform's password key. */
   passwordKeyRequirement: 'password-key',
+  /**
+   * An adopted role's password, handed over by `npm run migrate` (docs/migration.md): a Secret
+   * `<claim name>-password` in the claim's namespace, which the function reads once, before it
+   * composes the role's own password Secret. In the namespaced flavour it is that very Secret
+   * (same name, same namespace); in the claim flavour the XR's name is chosen by Crossplane, so the
+   * Secret cannot be pre-created under the composed name, and this one is read instead.
+   */
+  adoptedPasswordSecret: (n: Pick<NameParts, 'name'>) => childName(n.name, 'password'),
+  adoptedPasswordRequirement: 'adopted-password',
 } as const;
 
 /** The rotation stamp in the name of a Role's connection secret, if any. */

@@ -77,9 +77,27 @@ export function readOnlySchemaRoleName(reader: string, schema: string): string {
   return `${reader.slice(0, MAX_IDENTIFIER_BYTES - tail.length).replace(/_+$/, '')}${tail}`;
 }
 
-/** Is this the shape of a name only read-only roles have (adoption must not take it)? */
+/** The two login roles of alternating rotation end in these (plan.ts, alternation). */
+export const LOGIN_SLOT_SUFFIX = { a: '_la', b: '_lb' } as const;
+
+/**
+ * A login role of alternating rotation: `<role>_la` / `<role>_lb`, or, when that would pass 63
+ * bytes, the role's name cut short plus a hash of the whole role name, as readOnlyRoleName does.
+ */
+export function loginSlotRoleName(role: string, slot: 'a' | 'b'): string {
+  const suffix = LOGIN_SLOT_SUFFIX[slot];
+  const name = `${role}${suffix}`;
+  if (name.length <= MAX_IDENTIFIER_BYTES) return name;
+  const keep = MAX_IDENTIFIER_BYTES - HASH_HEX - 1 - suffix.length;
+  return `${role.slice(0, keep).replace(/_+$/, '')}_${hash(role)}${suffix}`;
+}
+
+/**
+ * Is this the shape of a name only the function's own extra roles have: read-only roles and their
+ * schema roles, and the login roles of alternating rotation (adoption must not take it)?
+ */
 export function isReadOnlyRoleShape(name: string): boolean {
-  return name.endsWith(READ_ONLY_SUFFIX) || SCHEMA_ROLE_SUFFIX.test(name);
+  return name.endsWith(READ_ONLY_SUFFIX) || SCHEMA_ROLE_SUFFIX.test(name) || Object.values(LOGIN_SLOT_SUFFIX).some((s) => name.endsWith(s));
 }
 
 /** Is this a name we could have produced (used to trust observed external names)? */

@@ -8,9 +8,9 @@
  * It never fails: a fact that is missing or malformed is simply absent.
  */
 import { getCondition, getObservedComposedResources, getRequiredResource, type RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
-import { COMPOSED, LOGIN_NAMES, readerSchemaOfKey, type LoginOwner } from './composed.js';
+import { COMPOSED, LOGIN_NAMES, LOGIN_OWNERS, readerSchemaOfKey, type LoginOwner, type LoginSlot } from './composed.js';
 import { fromConnectionDetails, fromSecretData, type Credentials } from './credentials.js';
-import { ROTATION_ANNOTATION, type LoginPasswordFacts } from './passwords.js';
+import { ROTATION_ANNOTATION, type LoginPasswordFacts, type ObservedPasswordSecret } from './passwords.js';
 import type { ObservedConditions } from './readiness.js';
 import type { RestoredFromStatus } from './backup/settings.js';
 
@@ -45,6 +45,11 @@ export interface Facts {
    * Crossplane found no such Secret.
    */
   passwordKey: { asked: boolean; data?: Record<string, Uint8Array> };
+  /**
+   * Alternating rotation as the function last recorded it in the XR's status (plan.ts, alternation):
+   * which login <name>-secret holds, the one before it, the rotation it is at, when it switched.
+   */
+  alternation?: { activeLogin: LoginSlot; previousLogin?: 'tenant' | LoginSlot; rotation?: string; switchedAt?: string };
   /** When provider-sql last changed the tenant role's password. */
   lastPasswordChange?: string;
   /** The ARN of the tenant's AWS secret, once the AWS provider reports it. */
@@ -115,14 +120,19 @@ export function observe(req: RunFunctionRequest): Facts {
     return found;
   };
 
+  const passwordSecretOf = (secret: unknown): ObservedPasswordSecret => {
+    const data = field(secret, 'data', 'password');
+    const password = typeof data === 'string' && data !== '' ? Buffer.from(data, 'base64').toString('utf8') : undefined;
+    const rotation = text(field(secret, 'metadata', 'annotations', ROTATION_ANNOTATION));
+    return { ...(password ? { password } : {}), ...(rotation ? { rotation } : {}) };
+  };
   const passwordsOf = (owner: LoginOwner): LoginPasswordFacts => {
     const out: LoginPasswordFacts = {};
     const secret = observed[COMPOSED.password.key(owner)]?.resource;
-    if (secret) {
-      const data = field(secret, 'data', 'password');
-      const password = typeof data === 'string' && data !== '' ? Buffer.from(data, 'base64').toString('utf8') : undefined;
-      const rotation = text(field(secret, 'metadata', 'annotations', ROTATION_ANNOTATION));
-      out.secret = { ...(password ? { password } : {}), ...(rotation ? { rotation } : {}) };
+    if (secret) out.secret = passwordSecretOf(secret);
+    if (owner === 'tenant') {
+      const [items, asked] = getRequiredResource(req, LOGIN_NAMES.adoptedPasswordRequirement);
+      if (asked) out.adopted = { asked, ...(items[0]?.resource ? { secret: passwordSecretOf(items[0].resource) } : {}) };
     }
     const name = text(field(observed[COMPOSED.role.key(owner)]?.resource, 'spec', 'writeConnectionSecretToRef', 'name'));
     if (name !== undefined) out.connectionSecretName = name;
@@ -143,14 +153,25 @@ export function observe(req: RunFunctionRequest): Facts {
   const facts: Facts = {
     resources,
     readerSchemaRoles,
-    credentials: { tenant: credentialsOf('tenant'), reader: credentialsOf('reader') },
-    passwords: { tenant: passwordsOf('tenant'), reader: passwordsOf('reader') },
+    credentials: Object.fromEntries(LOGIN_OWNERS.map((o) => [o, credentialsOf(o)])) as Record<LoginOwner, FoundCredentials>,
+    passwords: Object.fromEntries(LOGIN_OWNERS.map((o) => [o, passwordsOf(o)])) as Record<LoginOwner, LoginPasswordFacts>,
     passwordKey,
     backup: {
       ...(observed[COMPOSED.backupCronJob.key()]?.resource ? { cronJob: observed[COMPOSED.backupCronJob.key()]!.resource } : {}),
       ...(observed[COMPOSED.restoreJob.key()]?.resource ? { restoreJob: observed[COMPOSED.restoreJob.key()]!.resource } : {}),
     },
   };
+  const alternation = field(req.observed?.composite?.resource, 'status', 'passwordRotation');
+  const active = field(alternation, 'activeLogin');
+  if (active === 'login-a' || active === 'login-b') {
+    const previous = field(alternation, 'previousLogin');
+    facts.alternation = {
+      activeLogin: active,
+      ...(previous === 'tenant' || previous === 'login-a' || previous === 'login-b' ? { previousLogin: previous } : {}),
+      ...(text(field(alternation, 'rotation')) !== undefined ? { rotation: text(field(alternation, 'rotation'))! } : {}),
+      ...(text(field(alternation, 'switchedAt')) !== undefined ? { switchedAt: text(field(alternation, 'switchedAt'))! } : {}),
+    };
+  }
   const restoredFrom = field(req.observed?.composite?.resource, 'status', 'restoredFrom');
   if (restoredFrom && typeof restoredFrom === 'object' && !Array.isArray(restoredFrom)) facts.restoredFrom = restoredFrom as RestoredFromStatus;
   const lastPasswordChange = text(field(tenantRole, 'status', 'atProvider', 'lastPasswordChange'));

@@ -31,7 +31,7 @@
  * desired again in every answer, whatever the state of what it needs:
  * leaving it out of the desired state makes Crossplane delete it.
  */
-import { COMPOSED, type ComposedKind, type Slot } from './composed.js';
+import { COMPOSED, type ComposedKind, type LoginOwner, type Slot } from './composed.js';
 import type { Facts } from './observe.js';
 import type { Composed, Plan } from './plan.js';
 import { readiness } from './readiness.js';
@@ -51,7 +51,7 @@ export function needs(ctx: OrderContext, item: Composed): Need[] {
   const ready = (slot: Slot): Need => ({ slot, until: 'ready' });
   const exists = (slot: Slot): Need => ({ slot, until: 'exists' });
   const database = () => ready({ key: COMPOSED.database.key(), name: COMPOSED.database.name(n), kind: 'Database' });
-  const role = (owner: 'tenant' | 'reader') => ready({ key: COMPOSED.role.key(owner), name: COMPOSED.role.name(n, owner), kind: 'Role' });
+  const role = (owner: LoginOwner) => ready({ key: COMPOSED.role.key(owner), name: COMPOSED.role.name(n, owner), kind: 'Role' });
   const schemaRole = (schema: string) => ready({ key: COMPOSED.readerSchemaRole.key(schema), name: COMPOSED.readerSchemaRole.name(n, schema), kind: 'Role' });
   /** The tenant's own Schema object, when the schema is one the claim lists (`public` always exists). */
   const schemaObject = (schema: string): Need[] =>
@@ -82,6 +82,8 @@ export function needs(ctx: OrderContext, item: Composed): Need[] {
         ready({ key: COMPOSED.awsSecret.key(item.login.owner), name: COMPOSED.awsSecret.name(n, item.login.owner), kind: 'AwsSecret' }),
         exists({ key: COMPOSED.awsSecretString.key(item.login.owner), name: COMPOSED.awsSecretString.name(n, item.login.owner), kind: 'Secret' }),
       ];
+    case 'loginMembership':
+      return [role('tenant'), role(item.login.owner)];
     case 'readerGrant':
       return [database(), role('reader')];
     case 'readerMembership':

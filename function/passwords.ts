@@ -20,6 +20,9 @@
  *      or `<name>-secret`), for a Role created by an earlier version of the
  *      function that has no password Secret yet, as long as the planned
  *      rotation is the one it is at: upgrading changes no password;
+ *  (b') for a role adopted from the Helm chart, before its first password
+ *      Secret: the password `npm run migrate` handed over (the chart's own),
+ *      when the claim is at the rotation it was handed over for ("initial");
  *  (c) derived: HMAC-SHA256(platform key, "tenantdb-password-v1\0" + role +
  *      "\0" + rotation), base62. The key is a Kubernetes Secret the function
  *      asks Crossplane for only then (a new tenant, a new rotation).
@@ -56,6 +59,11 @@ export interface LoginPasswordFacts {
   secret?: ObservedPasswordSecret;
   /** The observed Role's writeConnectionSecretToRef.name, when the Role exists. */
   connectionSecretName?: string;
+  /**
+   * An adopted role's password handed over by the migration (composed.ts LOGIN_NAMES.adoptedPasswordSecret):
+   * `asked` false while Crossplane has not been asked for it in this call, `secret` absent when it was and none exists.
+   */
+  adopted?: { asked: boolean; secret?: ObservedPasswordSecret };
 }
 
 /** Where the platform key stands in this call. */
@@ -122,6 +130,12 @@ export function decidePassword(
   if (legacy && (rotationOfConnectionSecret(f.connectionSecretName) ?? INITIAL_ROTATION) === rotation) {
     // Upgrading changes no password: to recover a role whose password is lost, set a later trigger.
     return known ? { rotation, password: known, source: 'known' } : { rotation, source: 'unknown' };
+  }
+  if (f.adopted && !f.secret) {
+    // Deriving before the handed-over password has been looked up would change an adopted role's password.
+    if (!f.adopted.asked) return { rotation, source: 'waiting' };
+    const handed = f.adopted.secret;
+    if (handed?.password && (handed.rotation ?? INITIAL_ROTATION) === rotation) return { rotation, password: handed.password, source: 'known' };
   }
   if (key.state !== 'found') return { rotation, source: 'waiting' };
   if (key.key.length < MIN_KEY_BYTES) {

@@ -11,13 +11,15 @@
  */
 import type { Admitted } from './admit.js';
 import type { BackupPlan } from './backup/plan.js';
-import { COMPOSED, credentialKeys, isUsageKey, LOGIN_NAMES, slot, type LoginOwner, type NameParts, type ObjectType, type Slot } from './composed.js';
+import { COMPOSED, credentialKeys, isUsageKey, LOGIN_NAMES, LOGIN_OWNERS, LOGIN_SLOTS, slot, type LoginOwner, type LoginSlot, type NameParts, type ObjectType, type Slot } from './composed.js';
 import { rdsSecretJson, type Credentials } from './credentials.js';
 import { SQL_VERSION, type Tenant, type UsageTarget } from './flavour.js';
 import type { FunctionInput } from './input.js';
 type PasswordKeyRef = FunctionInput['passwords']['keySecretRef'];
-import { fillTemplate, isIdentifier, readOnlyRoleName, readOnlySchemaRoleName, tenantIdentifier } from './naming.js';
+import { fillTemplate, isIdentifier, loginSlotRoleName, readOnlyRoleName, readOnlySchemaRoleName, tenantIdentifier } from './naming.js';
+import { parseKubernetesTime } from './time.js';
 import type { Facts, FoundCredentials } from './observe.js';
+import type { LoginPasswordFacts } from './passwords.js';
 import { inOrder } from './order.js';
 import {
   decidePassword,
@@ -68,6 +70,45 @@ export interface Login {
   credentials?: Credentials;
 }
 
+/** What the XR's status records of alternating rotation, read back on the next call (observe.ts). */
+export interface AlternationStatus {
+  activeLogin: LoginSlot;
+  previousLogin?: 'tenant' | LoginSlot;
+  rotation: string;
+  switchedAt?: string;
+}
+
+/**
+ * Alternating password rotation: two login roles (`<role>_la`, `<role>_lb`)
+ * that are members of the tenant role and start every session as it
+ * (configurationParameters role=<tenant role>), so everything they create
+ * belongs to the tenant role and the reader's default privileges FOR ROLE
+ * <tenant role> cover it. Each rotation gives the idle one the new password;
+ * `<name>-secret` switches to it only once provider-sql has published that
+ * password and the membership is in place, so the credentials handed out
+ * always work; the previous login keeps working for graceSeconds after the
+ * switch, then loses LOGIN (never dropped). The switch is recorded in the XR's
+ * status, so each decision is a function of the request and the clock.
+ */
+export interface Alternation {
+  /** login-a, login-b. */
+  slots: Login[];
+  /** The login whose credentials <name>-secret holds after this call; undefined: still the tenant role's own. */
+  active?: LoginSlot;
+  /** The credentials <name>-secret and the AWS copy hold. */
+  handedOut?: Credentials;
+  tenantCanLogin: boolean;
+  /** For the status: undefined before the first switch. */
+  status?: AlternationStatus;
+  /** The rotation asked for is not the one handed out yet. */
+  pending: boolean;
+  /** The login the rotation switches to, and its rotation. */
+  target: LoginSlot;
+  rotation: string;
+  /** When a login still in its grace period loses LOGIN (ms since the epoch): the TTL wakes the tenant then. */
+  graceEndsMs?: number;
+}
+
 /** The reader's role for one schema it reads (naming.ts, readOnlySchemaRoleName, says why it exists). */
 export interface ReaderSchema {
   schema: string;
@@ -93,6 +134,7 @@ export type Reader =
 export type Composed = { slot: Slot } & (
   | { row: 'database' }
   | { row: 'role'; login: Login }
+  | { row: 'loginMembership'; login: Login }
   | { row: 'password'; login: Login; password?: string; rotation: string }
   | { row: 'grant' }
   | { row: 'extension'; extension: ExtensionSpec }
@@ -130,6 +172,8 @@ export interface Plan {
   secretsManager: boolean;
   tenantLogin: Login;
   reader: Reader;
+  /** Alternating password rotation (spec.passwordRotation.mode), when on. */
+  alternation?: Alternation;
   /** Backups and the restore (backup/plan.ts); undefined where the platform has backups off. */
   backup?: BackupPlan;
   policies: {
@@ -149,14 +193,14 @@ export interface Plan {
   composed: Composed[];
   /** Objects not composed yet, and why: held back by the order of creation (order.ts), then Secrets waiting for credentials (the XR's status lists them after `composed`). */
   waiting: string[];
-  /** The rotation asked for by spec.passwordRotationTrigger, and whether some login is not at it yet. */
-  passwordRotation?: { trigger: string; pending: boolean };
+  /** The rotation asked for by spec.passwordRotationTrigger, and whether some login is not at it yet; in alternating mode, the alternation's state. */
+  passwordRotation?: { trigger?: string; pending: boolean } & Partial<AlternationStatus>;
   requirements: Requirement[];
   /** Protected now, as the API server sees it (see `isProtected`). */
   protected: boolean;
 }
 
-export function makePlan(admitted: Admitted, facts: Facts): Plan {
+export function makePlan(admitted: Admitted, facts: Facts, nowMs: number): Plan {
   const { tenant, spec, input, adopted } = admitted;
   const { namespace, name } = tenant;
   const n: NameParts = tenant;
@@ -164,13 +208,18 @@ export function makePlan(admitted: Admitted, facts: Facts): Plan {
   const role = pick(facts.resources.get(COMPOSED.role.key('tenant'))?.externalName, adopted.role) ?? tenantIdentifier(input.naming.roleTemplate, namespace, name);
   const keyRef = input.passwords.keySecretRef;
   const key = passwordKey(facts.passwordKey, keyRef);
-  const wanted = wantedRotation(spec.passwordRotationTrigger, [facts.passwords.tenant, facts.passwords.reader]);
-  const login = (owner: LoginOwner, pgRole: string, canLogin: boolean): Login => {
+  const wanted = wantedRotation(spec.passwordRotationTrigger, LOGIN_OWNERS.map((o) => facts.passwords[o]));
+  // An adopted role's first password is the one the migration handed over, if any (passwords.ts (b')).
+  const readsAdopted = adoptsPassword(admitted, facts);
+  // `rotationWanted`: the rotation this login is to be at; null: the one it is at (no trigger applies to it).
+  const login = (owner: LoginOwner, pgRole: string, canLogin: boolean, rotationWanted: string | null | undefined = wanted): Login => {
     const found = canLogin ? chosenCredentials(facts.credentials[owner]) : undefined;
-    const f = facts.passwords[owner];
-    // A reader that may not log in keeps what it has: nothing is derived for it.
-    const password: PasswordDecision = canLogin
-      ? decidePassword(pgRole, wanted, f, found?.password, key, keyRef)
+    const f: LoginPasswordFacts =
+      owner === 'tenant' && readsAdopted ? { ...facts.passwords[owner], adopted: facts.passwords[owner].adopted ?? { asked: false } } : facts.passwords[owner];
+    // A reader that may not log in keeps what it has: nothing is derived for it. An alternating
+    // login is created before it is handed out (and idle in between), so it always has a password.
+    const password: PasswordDecision = canLogin || owner === 'login-a' || owner === 'login-b'
+      ? decidePassword(pgRole, rotationWanted ?? undefined, f, found?.password, key, keyRef)
       : { rotation: f.secret?.rotation ?? INITIAL_ROTATION, ...(f.secret?.password ? { password: f.secret.password } : {}), source: 'secret' };
     return {
       owner,
@@ -188,7 +237,17 @@ export function makePlan(admitted: Admitted, facts: Facts): Plan {
       ...(found ? { credentials: { ...found, username: found.username || pgRole } } : {}),
     };
   };
-  const tenantLogin = login('tenant', role, true);
+  if (spec.passwordRotation.mode === 'Single' && facts.alternation) {
+    // Dropping the login roles while <name>-secret still names one would lock the app out.
+    fail(
+      'InvalidSpec',
+      `spec.passwordRotation.mode: switching back from Alternating to Single is not supported; <name>-secret still holds the credentials of ${facts.alternation.activeLogin} (set mode back to Alternating)`,
+    );
+  }
+  const alternation = spec.passwordRotation.mode === 'Alternating' ? plannedAlternation(spec, facts, role, wanted, nowMs, login) : undefined;
+  // In alternating mode the tenant role's own password never follows the trigger (apps may still use
+  // it, during the first switch's grace period), and its login ends with that grace period.
+  const tenantLogin = alternation ? login('tenant', role, alternation.tenantCanLogin, null) : login('tenant', role, true);
   const reader = plannedReader(spec, facts, role, login);
   const orphanedData = spec.dbDeletionPolicy === 'Orphan' || spec.roleDeletionPolicy === 'Orphan';
   const base = {
@@ -200,6 +259,7 @@ export function makePlan(admitted: Admitted, facts: Facts): Plan {
     secretsManager: spec.secretsManager.enabled ?? input.secretsManager.enabled,
     tenantLogin,
     reader,
+    ...(alternation ? { alternation } : {}),
     ...(admitted.backup ? { backup: admitted.backup } : {}),
     policies: {
       database: spec.dbDeletionPolicy,
@@ -214,18 +274,112 @@ export function makePlan(admitted: Admitted, facts: Facts): Plan {
   // Creation in order (order.ts): what is not observed yet waits for what it needs.
   const ordered = inOrder(base, all, facts);
   const logins = loginsOf(tenantLogin, reader);
-  const rotation = rotationState(spec, logins);
+  const slots = alternation?.slots ?? [];
+  // Alternating: the tenant's own password is not rotated; whether the rotation is done is the alternation's to say.
+  const rotation = rotationState(spec, alternation ? logins.filter((l) => l.owner !== 'tenant') : logins, alternation);
   return {
     ...base,
     composed: ordered.composed,
-    waiting: [...ordered.waiting, ...waiting(logins, all, key, keyRef), ...rotation.waiting],
+    waiting: [...ordered.waiting, ...waiting(logins, all, key, keyRef), ...waiting(slots, all, key, keyRef), ...rotation.waiting],
     ...(rotation.status ? { passwordRotation: rotation.status } : {}),
-    requirements: [...requirements(base, logins, facts), ...keyRequirement(logins, keyRef)],
+    requirements: [
+      ...requirements(base, [...logins, ...slots], facts),
+      ...keyRequirement([...logins, ...slots], keyRef),
+      ...(readsAdopted ? [{ key: LOGIN_NAMES.adoptedPasswordRequirement, name: LOGIN_NAMES.adoptedPasswordSecret(tenant), namespace: tenant.namespace }] : []),
+    ],
     protected: isProtected(spec, all, facts),
   };
 }
 
 type PlanBase = Omit<Plan, 'composed' | 'waiting' | 'requirements' | 'protected' | 'passwordRotation'>;
+
+/**
+ * Whether to look for the password `npm run migrate` handed over for an adopted role: only until the
+ * role has a password Secret or a Role MR (from then on, what they hold is the password).
+ */
+function adoptsPassword(admitted: Admitted, facts: Facts): boolean {
+  return admitted.adopted.role !== undefined && !facts.passwords.tenant.secret && !facts.resources.has(COMPOSED.role.key('tenant'));
+}
+
+const otherSlot = (s: LoginSlot): LoginSlot => (s === 'login-a' ? 'login-b' : 'login-a');
+const SLOT_LETTER: Record<LoginSlot, 'a' | 'b'> = { 'login-a': 'a', 'login-b': 'b' };
+
+/** RFC 3339 in whole seconds, as Kubernetes writes times. */
+function kubeTime(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Alternating rotation, decided from the recorded state, the observed logins and the clock (see Alternation). */
+function plannedAlternation(
+  spec: TenantDatabaseSpec,
+  facts: Facts,
+  role: string,
+  wanted: string | undefined,
+  nowMs: number,
+  login: (owner: LoginOwner, pgRole: string, canLogin: boolean, rotationWanted?: string | null) => Login,
+): Alternation {
+  const prev = facts.alternation;
+  const rotation = wanted ?? prev?.rotation ?? INITIAL_ROTATION;
+  // A new rotation goes to the idle login; the active one is never given a new password while handed out.
+  const target: LoginSlot = !prev ? 'login-a' : prev.rotation === rotation ? prev.activeLogin : otherSlot(prev.activeLogin);
+  const graceMs = spec.passwordRotation.graceSeconds * 1000;
+  const switchedMs = prev?.switchedAt !== undefined ? parseKubernetesTime(prev.switchedAt) : undefined;
+  const prevGraceEnds = switchedMs !== undefined ? switchedMs + graceMs : undefined;
+  const inGrace = (who: 'tenant' | LoginSlot) => prev?.previousLogin === who && prevGraceEnds !== undefined && nowMs < prevGraceEnds;
+
+  const targetLogin = login(target, loginSlotRoleName(role, SLOT_LETTER[target]), true, rotation);
+  const membership = facts.resources.get(COMPOSED.loginMembership.key(target));
+  const found = facts.credentials[target];
+  const published = found.published ?? found.required;
+  // Handed out only once it works: provider-sql has set the planned password, and the login is a member of the tenant role.
+  const targetReady =
+    targetLogin.password.password !== undefined &&
+    published?.password === targetLogin.password.password &&
+    readiness('Grant', membership).ready &&
+    readiness('Role', facts.resources.get(COMPOSED.role.key(target))).ready;
+  const switching = targetReady && target !== prev?.activeLogin;
+  const active = targetReady ? target : prev?.activeLogin;
+
+  const idle = otherSlot(target);
+  let graceEndsMs: number | undefined;
+  let idleCanLogin: boolean;
+  if (idle === prev?.activeLogin) {
+    // Still handed out (the new one is not ready yet), or handed out until now: its grace period starts.
+    idleCanLogin = true;
+    if (switching) graceEndsMs = nowMs + graceMs;
+  } else {
+    idleCanLogin = inGrace(idle);
+    if (idleCanLogin) graceEndsMs = prevGraceEnds;
+  }
+  const idleLogin = login(idle, loginSlotRoleName(role, SLOT_LETTER[idle]), idleCanLogin, null);
+
+  // The tenant role's own login: handed out until the first switch, then for the grace period.
+  let tenantCanLogin = true;
+  if (prev && !inGrace('tenant')) tenantCanLogin = false;
+  if (prev && inGrace('tenant')) graceEndsMs = Math.min(graceEndsMs ?? Infinity, prevGraceEnds!);
+  if (!prev && switching) graceEndsMs = nowMs + graceMs;
+
+  const status: AlternationStatus | undefined = switching
+    ? { activeLogin: target, previousLogin: prev?.activeLogin ?? 'tenant', rotation, switchedAt: kubeTime(nowMs) }
+    : prev
+      ? { activeLogin: prev.activeLogin, ...(prev.previousLogin ? { previousLogin: prev.previousLogin } : {}), rotation: prev.rotation ?? rotation, ...(prev.switchedAt ? { switchedAt: prev.switchedAt } : {}) }
+      : undefined;
+  const slots = [targetLogin, idleLogin].sort((a, b) => (a.owner < b.owner ? -1 : 1));
+  const activeLogin = slots.find((l) => l.owner === active);
+  // The active login's credentials, else (not fetched in this call) what <name>-secret already holds.
+  const handedOut = activeLogin ? (activeLogin.credentials ?? facts.credentials.tenant.rendered) : undefined;
+  return {
+    slots,
+    ...(active ? { active } : {}),
+    ...(handedOut ? { handedOut } : {}),
+    tenantCanLogin,
+    ...(status ? { status } : {}),
+    pending: !targetReady,
+    target,
+    rotation,
+    ...(graceEndsMs !== undefined ? { graceEndsMs } : {}),
+  };
+}
 
 /** Observed external names win: a database, once created, is never renamed. */
 function pick(observed: string | undefined, adopted: string | undefined): string | undefined {
@@ -280,7 +434,13 @@ function composedObjects(plan: PlanBase, facts: Facts): Composed[] {
     reader.schemas.some(({ schema }) =>
       (['table', 'sequence'] as const).some((type) => !readiness('DefaultPrivileges', facts.resources.get(COMPOSED.readerDefaultPrivileges.key(schema, type))).ready),
     );
-  out.push(...credentialObjects(plan, plan.tenantLogin, facts, waitForReader));
+  // Alternating: <name>-secret holds the active login's credentials once there is one.
+  const alternation = plan.alternation;
+  out.push(...credentialObjects(plan, plan.tenantLogin, facts, waitForReader, alternation?.active ? alternation.handedOut : plan.tenantLogin.credentials));
+  for (const slotLogin of alternation?.slots ?? []) {
+    out.push(...loginRoleObjects(plan, slotLogin, facts));
+    out.push({ row: 'loginMembership', slot: slot(COMPOSED.loginMembership, n, slotLogin.owner), login: slotLogin });
+  }
 
   if (reader.state !== 'absent') {
     out.push(...loginRoleObjects(plan, reader.login, facts));
@@ -346,9 +506,8 @@ function loginRoleObjects(plan: PlanBase, login: Login, facts: Facts): Composed[
  * version that exists is never dropped for want of a password: that is a
  * refusal.
  */
-function credentialObjects(plan: PlanBase, login: Login, facts: Facts, withhold: boolean): Composed[] {
+function credentialObjects(plan: PlanBase, login: Login, facts: Facts, withhold: boolean, c: Credentials | undefined = login.credentials): Composed[] {
   const { tenant: n } = plan;
-  const c = login.credentials;
   const out: Composed[] = [];
   const secret = slot(COMPOSED.secret, n, login.owner);
   if (c && !withhold) out.push({ row: 'secret', slot: secret, login, credentials: c });
@@ -413,7 +572,7 @@ function waiting(logins: Login[], composed: Composed[], key: PasswordKey, keyRef
   const out: string[] = [];
   for (const login of logins) {
     if (!login.canLogin) continue;
-    const what = login.owner === 'tenant' ? 'Role' : 'read-only Role';
+    const what = login.owner === 'tenant' ? 'Role' : login.owner === 'reader' ? 'read-only Role' : 'login Role';
     if (login.password.source === 'waiting') {
       out.push(`Secret ${login.passwordSecretNamespace}/${login.passwordSecret} (the ${what}'s password; waiting for ${keyWaitReason(key, keyRef)})`);
     }
@@ -423,7 +582,7 @@ function waiting(logins: Login[], composed: Composed[], key: PasswordKey, keyRef
     if (!composed.some((c) => c.row === 'role' && c.login === login)) {
       out.push(`Role ${login.role} (waiting for its password Secret ${login.passwordSecretNamespace}/${login.passwordSecret})`);
     }
-    if (composed.some((c) => c.row === 'secret' && c.login === login)) continue;
+    if (composed.some((c) => c.row === 'secret' && c.login === login) || LOGIN_SLOTS.includes(login.owner as LoginSlot)) continue;
     const why = login.credentials ? "waiting for the read-only role's default privileges" : `waiting for the ${what}'s password`;
     out.push(`Secret ${login.secretName} (${why})`);
   }
@@ -455,7 +614,11 @@ function keyRequirement(logins: Login[], keyRef: PasswordKeyRef): Requirement[] 
  * credentials in hand (published by provider-sql, else the ones handed out)
  * are the planned ones. A login not handed out yet has nothing to rotate.
  */
-function rotationState(spec: TenantDatabaseSpec, logins: Login[]): { waiting: string[]; status?: { trigger: string; pending: boolean } } {
+function rotationState(
+  spec: TenantDatabaseSpec,
+  logins: Login[],
+  alternation: Alternation | undefined,
+): { waiting: string[]; status?: Plan['passwordRotation'] } {
   const trigger = spec.passwordRotationTrigger;
   const behind = logins.filter((l) => l.canLogin && l.credentials && l.credentials.password !== l.password.password);
   const waiting = behind.map((l) =>
@@ -463,7 +626,17 @@ function rotationState(spec: TenantDatabaseSpec, logins: Login[]): { waiting: st
       ? `password rotation to ${trigger} not applied yet (role ${l.role})`
       : `password of role ${l.role} not applied yet (Secret ${l.passwordSecretNamespace}/${l.passwordSecret})`,
   );
-  return { waiting, ...(trigger ? { status: { trigger, pending: behind.length > 0 } } : {}) };
+  if (alternation?.pending) {
+    const target = alternation.slots.find((l) => l.owner === alternation.target)!;
+    waiting.push(
+      trigger
+        ? `password rotation to ${trigger} not applied yet (login role ${target.role}; the Secret switches to it once it works)`
+        : `login role ${target.role} not ready to be handed out yet`,
+    );
+  }
+  const pending = behind.length > 0 || (alternation?.pending ?? false);
+  if (!trigger && !alternation) return { waiting };
+  return { waiting, status: { ...(trigger ? { trigger } : {}), pending, ...(alternation?.status ?? {}) } };
 }
 
 /**

@@ -8,7 +8,7 @@ import type { KubeObject } from './resources/managed.js';
 import { database } from './resources/database.js';
 import { readerDefaultPrivileges } from './resources/defaultprivileges.js';
 import { extension } from './resources/extension.js';
-import { databaseGrant, readerDatabaseGrant, readerMembership, readerSchemaGrant } from './resources/grant.js';
+import { databaseGrant, loginMembership, readerDatabaseGrant, readerMembership, readerSchemaGrant } from './resources/grant.js';
 import { readerSchemaRole, role } from './resources/role.js';
 import { schema } from './resources/schema.js';
 import { awsSecretString, credentialsSecret, passwordSecret } from './resources/secret.js';
@@ -54,6 +54,8 @@ function renderOne(plan: Plan, item: Composed): KubeObject {
       return readerSchemaRole(plan, item);
     case 'readerMembership':
       return readerMembership(plan, item);
+    case 'loginMembership':
+      return loginMembership(plan, item);
     case 'readerSchemaGrant':
       return readerSchemaGrant(plan, item);
     case 'readerDefaultPrivileges':

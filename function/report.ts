@@ -28,7 +28,8 @@ type Obj = Record<string, unknown>;
 
 /** `nowMs`: the caller's clock, for the TTL only (ttl.ts); nothing in the status depends on it. */
 export function report(req: RunFunctionRequest, plan: Plan, facts: Facts, rendered: Rendered[], nowMs: number): RunFunctionResponse {
-  const logins = plan.reader.state === 'absent' ? [plan.tenantLogin] : [plan.tenantLogin, plan.reader.login];
+  // Every login whose password could show up in an observed message, the alternating ones too.
+  const logins = [...(plan.reader.state === 'absent' ? [plan.tenantLogin] : [plan.tenantLogin, plan.reader.login]), ...(plan.alternation?.slots ?? [])];
   const desired: Record<string, Resource> = {};
   for (const [key, r] of Object.entries(req.desired?.resources ?? {})) desired[key] = { ...r, resource: sortKeys(r.resource) };
   const notReady: string[] = [];

@@ -20,6 +20,12 @@ import { KUBERNETES_TIME } from './time.js';
 export const DELETION_POLICIES = ['Orphan', 'Delete'] as const;
 export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
 
+/** Single: the tenant role's own password changes; Alternating: two login roles take turns (plan.ts, alternation). */
+export const PASSWORD_ROTATION_MODES = ['Single', 'Alternating'] as const;
+export type PasswordRotationMode = (typeof PASSWORD_ROTATION_MODES)[number];
+/** Bounds of spec.passwordRotation.graceSeconds: long enough for every pod to re-read its Secret, short enough to retire a leaked one. */
+export const GRACE_SECONDS = { min: 60, max: 7 * 24 * 3600, default: 3600 } as const;
+
 export interface ExtensionSpec {
   name: string;
   version?: string;
@@ -36,6 +42,10 @@ export interface TenantDatabaseSpec {
   lcCollate?: string;
   lcCType?: string;
   passwordRotationTrigger?: string;
+  passwordRotation: {
+    mode: PasswordRotationMode;
+    graceSeconds: number;
+  };
   readOnlyRole: boolean;
   backup?: BackupSpec;
   restoreFrom?: RestoreFromSpec;
@@ -140,6 +150,31 @@ export const specSchema = {
         'status.passwordRotation.pending says when they have. Each later time rotates once (a time in the future ' +
         'too); an earlier one than the last rotation is refused.',
     },
+    passwordRotation: {
+      type: 'object',
+      default: {},
+      description: 'How spec.passwordRotationTrigger rotates the password.',
+      properties: {
+        mode: {
+          type: 'string',
+          enum: [...PASSWORD_ROTATION_MODES],
+          default: 'Single',
+          description:
+            "Single: the role's own password changes, and the old one stops working at once. Alternating: apps log in " +
+            'through two login roles (<role>_la, <role>_lb) that act as the role (they are members of it and start every ' +
+            'session with SET ROLE to it, so everything they create belongs to the role); each rotation gives the idle one ' +
+            'a new password, switches <name>-secret to it once it works, and disables the previous one graceSeconds later. ' +
+            'Apps that re-read the Secret never see a failed login.',
+        },
+        graceSeconds: {
+          type: 'integer',
+          minimum: GRACE_SECONDS.min,
+          maximum: GRACE_SECONDS.max,
+          default: GRACE_SECONDS.default,
+          description: 'Alternating mode: how long the previous credentials keep working after <name>-secret switched away from them.',
+        },
+      },
+    },
     readOnlyRole: {
       type: 'boolean',
       default: false,
@@ -205,6 +240,19 @@ export const statusSchema = {
       description: 'The rotation spec.passwordRotationTrigger asks for, and whether it is still being applied.',
       properties: {
         trigger: { type: 'string', description: 'The spec.passwordRotationTrigger applied.' },
+        activeLogin: {
+          type: 'string',
+          description: 'Alternating mode: the login role whose credentials <name>-secret holds (login-a or login-b).',
+        },
+        previousLogin: {
+          type: 'string',
+          description: 'Alternating mode: the login whose credentials <name>-secret held before (tenant, login-a or login-b).',
+        },
+        rotation: { type: 'string', description: 'Alternating mode: the rotation the active login is at.' },
+        switchedAt: {
+          type: 'string',
+          description: 'Alternating mode: when <name>-secret switched to the active login; the previous one is disabled graceSeconds later.',
+        },
         pending: {
           type: 'boolean',
           description: 'True while a role (or the read-only role) does not have the new password yet, or its Secret does not hold it yet.',

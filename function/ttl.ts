@@ -67,5 +67,9 @@ export function ttlSeconds(bounds: FunctionInput['ttl'], pendingFor: number | un
 /** meta.ttl of an answer that composes: see the module comment. */
 export function responseTtl(plan: Plan, facts: Facts, notReady: string[], nowMs: number): { seconds: number; nanos: number } {
   const pending = pendingReasons(plan, facts, notReady).length > 0;
-  return { seconds: ttlSeconds(plan.input.ttl, pending ? pendingSeconds(facts, nowMs) : undefined), nanos: 0 };
+  let seconds = ttlSeconds(plan.input.ttl, pending ? pendingSeconds(facts, nowMs) : undefined);
+  // Alternating rotation: wake the tenant when a grace period ends, so the previous login loses LOGIN on time.
+  const graceEnds = plan.alternation?.graceEndsMs;
+  if (graceEnds !== undefined && Number.isFinite(nowMs) && graceEnds > nowMs) seconds = Math.max(1, Math.min(seconds, Math.ceil((graceEnds - nowMs) / 1000)));
+  return { seconds, nanos: 0 };
 }

@@ -338,7 +338,7 @@ const cases: Case[] = [
     code: 1,
     problems: [
       'values.yaml: tenantDatabases[0].databaseName: "rdsadmin" is reserved (the server\'s own databases and the cloud provider\'s roles) and cannot be adopted',
-      'values.yaml: tenantDatabases[0].roleName: "app_ro" ends like the names of read-only roles (_ro, or _s and 8 hex characters), which cannot be adopted',
+      'values.yaml: tenantDatabases[0].roleName: "app_ro" ends like the names of read-only roles (_ro, or _s and 8 hex characters) or of the login roles of alternating rotation (_la, _lb), which cannot be adopted',
       'values.yaml: tenantDatabases[1].databaseName: is not set and the name the Helm chart derived from name: "postgres" is reserved (the server\'s own databases and the cloud provider\'s roles) and cannot be adopted',
       'values.yaml: tenantDatabases[1].roleName: is not set and the name the Helm chart derived from name: "postgres" is reserved (the server\'s own databases and the cloud provider\'s roles) and cannot be adopted',
     ],
@@ -583,5 +583,91 @@ spec:
   it('the schema check refuses a bad claim (reason: a check that cannot fail proves nothing)', () => {
     expect(claimErrors(claim('ns', 'a', { ...PROD_SPEC, dbDeletionPolicy: 'Retain' })).join()).toContain('allowed values');
     expect(claimErrors(claim('ns', 'a', { ...PROD_SPEC, deletionProtecion: true })).join()).toContain('additional properties');
+  });
+});
+
+describe('npm run migrate --keep-names --passwords (issue 16: an adopted role keeps the chart\'s password)', () => {
+  const VALUES = `tenantDatabases:
+  - name: my-app-db
+    namespace: my-namespace
+  - name: other-db
+    namespace: other-namespace
+`;
+  /** As `kubectl get secret -o yaml` prints the chart's Secrets: a List. */
+  const CHART_SECRETS = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Secret
+    metadata: {name: my-app-db-secret, namespace: my-namespace}
+    data:
+      username: ${Buffer.from('my_app_db').toString('base64')}
+      password: ${Buffer.from('chart-p@ss/1').toString('base64')}
+      endpoint: ${Buffer.from('db.example').toString('base64')}
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: unrelated, namespace: my-namespace}
+`;
+
+  it('writes <name>-password.yaml (mode 0600) beside the claim of each role whose password it found, and the function keeps that password (reason: an adopted app must not be locked out)', async () => {
+    const root = workdir({ 'values.yaml': VALUES, 'secrets.yaml': CHART_SECRETS });
+    const r = run(root, ['--keep-names', '--passwords', 'secrets.yaml', 'values.yaml']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('chart-p@ss/1');
+    expect(r.stderr).not.toContain('chart-p@ss/1');
+    expect(r.stdout).toContain('migrate: wrote 1 password Secret file(s) to claims: 1 new');
+    // The entry without a Secret in the file: said plainly, on stderr.
+    expect(r.stderr).toContain('no password for other-namespace/other-db');
+    expect(r.stderr).toContain('role other_db gets a NEW password');
+    const files = Object.keys(listFiles(root)).filter((p) => p.startsWith('claims/'));
+    expect(files).toEqual(['claims/my-namespace/my-app-db-password.yaml', 'claims/my-namespace/my-app-db.yaml', 'claims/other-namespace/other-db.yaml']);
+    const path = join(root, 'claims/my-namespace/my-app-db-password.yaml');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const secret = parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    expect(secret).toEqual({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'my-app-db-password', namespace: 'my-namespace', annotations: { 'tenantdb.platform.io/password-rotation': 'initial' } },
+      type: 'Opaque',
+      data: { password: Buffer.from('chart-p@ss/1').toString('base64') },
+    });
+
+    // The written claim and Secret, through the function as Crossplane calls it: the composed
+    // password Secret (which the Role's passwordSecretRef names) holds the chart's password.
+    const { requestFor } = await import('../scripts/shared/examples.js');
+    const { compose } = await import('../function/compose.js');
+    const written = parse(readFileSync(join(root, 'claims/my-namespace/my-app-db.yaml'), 'utf8')) as { metadata: { annotations: Record<string, string> } };
+    const req = requestFor({
+      flavour: 'claim',
+      xr: 'examples/claim/production.yaml',
+      patch: { metadata: { annotations: written.metadata.annotations } },
+      input: { adoption: { enabled: true } },
+      passwordKey: true,
+      required: { 'adopted-password': [secret] },
+    });
+    const rsp = compose(req, 0);
+    const composed = rsp.desired?.resources?.password?.resource as { data: { password: string } } | undefined;
+    expect(composed?.data.password).toBe(Buffer.from('chart-p@ss/1').toString('base64'));
+  });
+
+  it('--dry-run never prints a password; a Secret for another role is refused; --passwords needs --keep-names (reason: passwords stay out of terminals and CI logs, and a wrong hand-over would lock the app out)', () => {
+    const root = workdir({ 'values.yaml': VALUES, 'secrets.yaml': CHART_SECRETS });
+    const dry = run(root, ['--keep-names', '--passwords', 'secrets.yaml', '--dry-run', 'values.yaml']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).not.toContain(Buffer.from('chart-p@ss/1').toString('base64'));
+    expect(dry.stdout).not.toContain('chart-p@ss/1');
+    expect(dry.stderr).toContain('are not printed');
+    expect(parseAllDocuments(dry.stdout).map((d) => (d.toJS() as { kind: string }).kind)).toEqual(['TenantDatabase', 'TenantDatabase']);
+
+    const other = workdir({ 'values.yaml': VALUES.replace('namespace: my-namespace', 'namespace: my-namespace\n    roleName: someone_else'), 'secrets.yaml': CHART_SECRETS });
+    const refused = run(other, ['--keep-names', '--passwords', 'secrets.yaml', 'values.yaml']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Secret my-namespace/my-app-db-secret is for role "my_app_db"');
+    expect(refused.stderr).not.toContain('chart-p@ss/1');
+    expect(existsSync(join(other, 'claims'))).toBe(false);
+
+    const usage = run(root, ['--passwords', 'secrets.yaml', 'values.yaml']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--passwords hands over the passwords of adopted roles: it needs --keep-names');
   });
 });

@@ -64,3 +64,20 @@ describe('object names', () => {
     expect(objectSuffix('_x_')).toMatch(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/);
   });
 });
+
+describe('login roles of alternating rotation (issue 16)', () => {
+  it('are <role>_la and <role>_lb, within 63 bytes with a hash of the whole role when cut, distinct for roles that share a prefix, and reserved against adoption (reason: a tenant must never adopt another tenant\'s login)', async () => {
+    const { loginSlotRoleName, isReadOnlyRoleShape } = await import('../function/naming.js');
+    expect(loginSlotRoleName('shop_orders_273b481b0b', 'a')).toBe('shop_orders_273b481b0b_la');
+    expect(loginSlotRoleName('shop_orders_273b481b0b', 'b')).toBe('shop_orders_273b481b0b_lb');
+    const long = 'r'.repeat(63);
+    for (const s of ['a', 'b'] as const) {
+      const name = loginSlotRoleName(long, s);
+      expect(Buffer.byteLength(name)).toBeLessThanOrEqual(MAX_IDENTIFIER_BYTES);
+      expect(name.endsWith(`_l${s}`)).toBe(true);
+      expect(isReadOnlyRoleShape(name)).toBe(true);
+    }
+    expect(loginSlotRoleName(long, 'a')).not.toBe(loginSlotRoleName(`${'r'.repeat(62)}s`, 'a'));
+    expect(isReadOnlyRoleShape(tenantIdentifier('{namespace}_{name}', 'team-a', 'orders'))).toBe(false);
+  });
+});

@@ -46,6 +46,20 @@ export function readerMembership(plan: Plan, item: Composed & { row: 'readerMemb
   });
 }
 
+/**
+ * Alternating rotation: a login role's membership in the tenant role, so that its sessions may
+ * act as the tenant role (role.ts sets role=<tenant role> for them). It follows the grants' policy:
+ * revoked with the tenant's access, kept when that is kept.
+ */
+export function loginMembership(plan: Plan, item: Composed & { row: 'loginMembership' }): KubeObject {
+  return sqlManaged(plan, {
+    kind: 'Grant',
+    name: item.slot.name,
+    forProvider: { role: item.login.role, memberOf: plan.role },
+    policy: plan.policies.grant,
+  });
+}
+
 export function readerSchemaGrant(plan: Plan, item: Composed & { row: 'readerSchemaGrant' }): KubeObject {
   const { role, schema } = item.schemaRole;
   return sqlManaged(plan, {

@@ -30,7 +30,10 @@ export function role(plan: Plan, { slot, login }: Composed & { row: 'role' }): K
     privileges: privileges(login.canLogin),
   };
   // The tenant's limit is for the tenant's connections; readers (BI tools) are not counted against it.
-  if (login.owner === 'tenant') forProvider.connectionLimit = spec.connectionLimit;
+  if (login.owner === 'tenant' || login.owner === 'login-a' || login.owner === 'login-b') forProvider.connectionLimit = spec.connectionLimit;
+  // Alternating rotation's login roles start every session as the tenant role (SET ROLE), so what
+  // they create belongs to it and its default privileges for the reader cover it; they own nothing.
+  if (login.owner === 'login-a' || login.owner === 'login-b') forProvider.configurationParameters = [{ name: 'role', value: plan.role }];
   const rotation = login.observedRotation;
   if (rotation !== undefined) {
     forProvider.passwordSecretRef = tenant.flavour.secretKeyRef(login.passwordSecret, 'password', login.passwordSecretNamespace);

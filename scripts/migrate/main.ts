@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run migrate -- [--out DIR] [--dry-run] [--flavour claim|namespaced] [--keep-names] [--force] <values.yaml | dir>...`
+ * `npm run migrate -- [--out DIR] [--dry-run] [--flavour claim|namespaced] [--keep-names [--passwords SECRETS.yaml]] [--force] <values.yaml | dir>...`
  *
  * Turn the Helm chart's `tenantDatabases:` values into TenantDatabase claims,
  * one file per entry: `<out>/<namespace>/<name>.yaml` (default out: ./claims).
@@ -17,6 +17,11 @@
  * is left alone, and a run that would change nothing says so. `--dry-run`
  * prints the YAML stream on stdout and writes nothing. The logic lives in
  * migration.ts.
+ *
+ * `--passwords FILE` (with --keep-names): the chart's Secrets as
+ * `kubectl get secret -o yaml` prints them. Each adopted role's password is
+ * handed over in `<out>/<namespace>/<name>-password.yaml` (mode 0600), so the
+ * role keeps it. A password is never printed: --dry-run leaves these files out.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -25,7 +30,8 @@ import { XR_KIND_NAMESPACED } from '../../function/flavour.js';
 import { migrate, type InputFile, type OutputFile } from './migration.js';
 import { userDirectory } from '../shared/user-paths.js';
 
-const USAGE = 'usage: npm run migrate -- [--out DIR] [--dry-run] [--flavour claim|namespaced] [--keep-names] [--force] <values.yaml | dir>...';
+const USAGE =
+  'usage: npm run migrate -- [--out DIR] [--dry-run] [--flavour claim|namespaced] [--keep-names [--passwords SECRETS.yaml]] [--force] <values.yaml | dir>...';
 const DEFAULT_OUT = 'claims';
 const SKIP_DIRS = new Set(['node_modules', '.git']);
 /** The npm script that runs this file (package.json). */
@@ -131,6 +137,7 @@ function main(): number {
         'dry-run': { type: 'boolean' },
         flavour: { type: 'string' },
         'keep-names': { type: 'boolean' },
+        passwords: { type: 'string' },
         force: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -150,8 +157,15 @@ function main(): number {
   const out = values.out ?? DEFAULT_OUT;
   const base = userDirectory(NPM_SCRIPT);
 
+  if (values.passwords !== undefined && !keepNames) throw new UsageError('--passwords hands over the passwords of adopted roles: it needs --keep-names');
   const read = readInputs(base, positionals);
-  const result = migrate(read.inputs, { flavour: flavour, keepNames });
+  let chartSecrets: InputFile | undefined;
+  if (values.passwords !== undefined) {
+    const path = resolve(base, values.passwords);
+    if (!existsSync(path) || !statSync(path).isFile()) read.problems.push(`${values.passwords}: no such file (--passwords)`);
+    else chartSecrets = { file: values.passwords, text: readFileSync(path, 'utf8') };
+  }
+  const result = migrate(read.inputs, { flavour: flavour, keepNames, ...(chartSecrets ? { chartSecrets } : {}) });
   const problems = [...read.problems, ...result.problems];
   const planned = values['dry-run'] ? [] : targets(base, out, result.files);
   if (!values.force) {
@@ -170,9 +184,27 @@ function main(): number {
   } else {
     for (const t of planned.filter((t) => t.change !== 'unchanged')) {
       mkdirSync(dirname(t.absolute), { recursive: true });
-      writeFileSync(t.absolute, t.content);
+      // A password file is readable by its owner only, from its first byte on.
+      writeFileSync(t.absolute, t.content, t.secret ? { mode: 0o600 } : {});
     }
-    process.stdout.write(summary(planned, out, flavour === 'claim' ? 'claim' : XR_KIND_NAMESPACED));
+    process.stdout.write(summary(planned.filter((t) => !t.secret), out, flavour === 'claim' ? 'claim' : XR_KIND_NAMESPACED));
+    const secrets = planned.filter((t) => t.secret);
+    if (secrets.length) process.stdout.write(summary(secrets, out, 'password Secret'));
+  }
+  if (values['dry-run'] && result.files.some((f) => f.secret)) {
+    process.stderr.write('migrate: note: the password Secrets (<name>-password.yaml) hold passwords and are not printed; run without --dry-run to write them\n');
+  }
+  if (keepNames && !chartSecrets) {
+    process.stderr.write(
+      'migrate: note: without --passwords each adopted role gets a NEW password when its claim is first applied;\n' +
+        '         apps must restart with the new <name>-secret (see docs/migration.md)\n',
+    );
+  }
+  for (const e of result.withoutPassword) {
+    process.stderr.write(
+      `migrate: note: no password for ${e.namespace}/${e.name} in ${String(values.passwords)} (Secret ${e.namespace}/${e.name}-secret): ` +
+        `role ${String(e.roleName)} gets a NEW password when the claim is first applied (see docs/migration.md)\n`,
+    );
   }
   if (!keepNames) {
     process.stderr.write(

@@ -8,7 +8,7 @@
  * naming the file, the entry index and the key, so that a migration either
  * produces a complete, reviewable set of claims or nothing at all.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, stringify } from 'yaml';
 import { API_VERSION, CLAIM_KIND, XR_KIND_NAMESPACED } from '../../function/flavour.js';
 import {
   ADOPT_DATABASE_ANNOTATION,
@@ -21,6 +21,8 @@ import {
   MAX_LABEL_VALUE,
 } from '../../function/naming.js';
 import { DELETION_POLICIES, specSchema, type DeletionPolicy } from '../../function/spec.js';
+import { LOGIN_NAMES } from '../../function/composed.js';
+import { INITIAL_ROTATION, ROTATION_ANNOTATION } from '../../function/passwords.js';
 import { closest } from '../shared/typos.js';
 
 export type Flavour = 'claim' | 'namespaced';
@@ -37,6 +39,11 @@ export interface MigrateOptions {
   flavour: Flavour;
   /** Adopt the database and role the Helm chart created, by name. */
   keepNames: boolean;
+  /**
+   * Only with keepNames: the chart's Secrets (`kubectl get secret -o yaml`, a List or a YAML
+   * stream), from which each adopted role's password is handed over to the function.
+   */
+  chartSecrets?: InputFile;
 }
 
 export interface Source {
@@ -67,6 +74,8 @@ export interface OutputFile {
   /** Relative to the output directory: `<namespace>/<name>.yaml`. */
   path: string;
   content: string;
+  /** Holds a password: written with mode 0600, never printed (not in `stream`). */
+  secret?: boolean;
 }
 
 export interface Migration {
@@ -79,8 +88,10 @@ export interface Migration {
   problems: string[];
   entries: Entry[];
   files: OutputFile[];
-  /** All claims as one YAML stream (what --dry-run prints). */
+  /** All claims as one YAML stream (what --dry-run prints); never a password Secret. */
   stream: string;
+  /** With chartSecrets: the adopted entries whose password was not found there (they get a new one). */
+  withoutPassword: Entry[];
 }
 
 const where = (s: Source, key?: string) => `${s.file}: ${TOP_LEVEL_KEY}[${s.index}]${key ? `.${key}` : ''}`;
@@ -309,7 +320,7 @@ function parseEntry(raw: unknown, source: Source, options: MigrateOptions, probl
 function unadoptable(key: 'databaseName' | 'roleName', value: string): string | undefined {
   if (isReservedName(value)) return `${JSON.stringify(value)} is reserved (the server's own databases and the cloud provider's roles) and cannot be adopted`;
   if (key === 'roleName' && isReadOnlyRoleShape(value)) {
-    return `${JSON.stringify(value)} ends like the names of read-only roles (_ro, or _s and 8 hex characters), which cannot be adopted`;
+    return `${JSON.stringify(value)} ends like the names of read-only roles (_ro, or _s and 8 hex characters) or of the login roles of alternating rotation (_la, _lb), which cannot be adopted`;
   }
   return undefined;
 }
@@ -402,6 +413,8 @@ export function renderFile(entry: Entry, flavour: Flavour): string {
  */
 export function migrate(inputs: InputFile[], options: MigrateOptions): Migration {
   const problems: string[] = [];
+  const chart = options.chartSecrets ? chartPasswords(options.chartSecrets) : undefined;
+  if (chart) problems.push(...chart.problems);
   const entries: Entry[] = [];
   const claimed: Claimed[] = [];
   for (const input of inputs) {
@@ -413,7 +426,101 @@ export function migrate(inputs: InputFile[], options: MigrateOptions): Migration
   problems.push(...crossCheck(claimed));
 
   const sorted = [...entries].sort(byNamespaceAndName);
-  const files = sorted.map((e) => ({ path: claimPath(e), content: renderFile(e, options.flavour) }));
+  const files: OutputFile[] = sorted.map((e) => ({ path: claimPath(e), content: renderFile(e, options.flavour) }));
   const stream = files.map((f) => `---\n${f.content}`).join('');
-  return { problems, entries: sorted, files, stream };
+  const withoutPassword: Entry[] = [];
+  if (chart && options.keepNames) {
+    for (const e of sorted) {
+      const found = chart.secrets.get(`${e.namespace}/${chartSecretName(e)}`);
+      if (!found) {
+        withoutPassword.push(e);
+        continue;
+      }
+      if (found.username !== undefined && found.username !== e.roleName) {
+        problems.push(
+          `${options.chartSecrets!.file}: Secret ${e.namespace}/${chartSecretName(e)} is for role ${JSON.stringify(found.username)}, ` +
+            `but ${where(e.source)} adopts role ${JSON.stringify(e.roleName)}; set roleName to the role the app logs in as`,
+        );
+        continue;
+      }
+      files.push({ path: passwordPath(e), content: renderPasswordFile(e, found.password), secret: true });
+    }
+  }
+  return { problems, entries: sorted, files, stream, withoutPassword };
+}
+
+/** The Secret the Helm chart wrote for an entry, holding the role's password: `<name>-secret`. */
+export function chartSecretName(entry: Pick<Entry, 'name'>): string {
+  return `${entry.name}-secret`;
+}
+
+/** Beside the claim: `<namespace>/<name>-password.yaml`. */
+export function passwordPath(entry: Entry): string {
+  return `${entry.namespace}/${LOGIN_NAMES.adoptedPasswordSecret(entry)}.yaml`;
+}
+
+/**
+ * The Secret that hands an adopted role's password over to the function
+ * (function/composed.ts LOGIN_NAMES.adoptedPasswordSecret; function/passwords.ts (b')):
+ * `<name>-password` in the claim's namespace, at the rotation the function
+ * starts from, so the role keeps the password the app already has.
+ */
+export function renderPasswordSecret(entry: Entry, password: string): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: LOGIN_NAMES.adoptedPasswordSecret(entry),
+      namespace: entry.namespace,
+      annotations: { [ROTATION_ANNOTATION]: INITIAL_ROTATION },
+    },
+    type: 'Opaque',
+    data: { password: Buffer.from(password, 'utf8').toString('base64') },
+  };
+}
+
+function renderPasswordFile(entry: Entry, password: string): string {
+  const lines = [
+    `# The password of role ${entry.roleName}, from the Helm chart's Secret ${entry.namespace}/${chartSecretName(entry)}, handed over`,
+    '# to the TenantDatabase function so the adopted role keeps it (docs/migration.md). Apply it BEFORE the claim.',
+    '# It holds a password: do not commit it to git; delete it once the claim is Ready.',
+  ];
+  return lines.join('\n') + '\n' + stringify(renderPasswordSecret(entry, password), { lineWidth: 0 });
+}
+
+/**
+ * The passwords in the chart's Secrets, by `<namespace>/<name>`: every Secret
+ * in the file (a YAML stream, or `kind: List` as kubectl prints it) with a
+ * non-empty `password` (data, base64, or stringData).
+ */
+export function chartPasswords(input: InputFile): { secrets: Map<string, { password: string; username?: string }>; problems: string[] } {
+  const secrets = new Map<string, { password: string; username?: string }>();
+  const problems: string[] = [];
+  const docs = parseAllDocuments(input.text);
+  const objects: unknown[] = [];
+  for (const doc of Array.isArray(docs) ? docs : [docs]) {
+    if (doc.errors.length) {
+      problems.push(`${input.file}: not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+      continue;
+    }
+    const value: unknown = doc.toJS();
+    if (isMapping(value) && value.kind === 'List' && Array.isArray(value.items)) objects.push(...value.items);
+    else if (value !== null && value !== undefined) objects.push(value);
+  }
+  for (const o of objects) {
+    if (!isMapping(o) || o.kind !== 'Secret' || !isMapping(o.metadata)) continue;
+    const { name, namespace } = o.metadata;
+    if (typeof name !== 'string' || typeof namespace !== 'string') continue;
+    const read = (key: string): string | undefined => {
+      const data = isMapping(o.data) ? o.data[key] : undefined;
+      if (typeof data === 'string' && data !== '') return Buffer.from(data, 'base64').toString('utf8');
+      const plain = isMapping(o.stringData) ? o.stringData[key] : undefined;
+      return typeof plain === 'string' && plain !== '' ? plain : undefined;
+    };
+    const password = read('password');
+    if (password === undefined) continue;
+    const username = read('username');
+    secrets.set(`${namespace}/${name}`, { password, ...(username !== undefined ? { username } : {}) });
+  }
+  return { secrets, problems };
 }

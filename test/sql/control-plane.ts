@@ -31,6 +31,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { Severity, Status, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { merge, PLATFORM_KEY, requestFor } from '../../scripts/shared/examples.js';
 import { crossplaneCalls } from '../support/cluster.js';
+import { NOW } from '../support/shared.js';
 import { PostgresServer, whyNoPostgres, type Login } from './postgres.js';
 import { connectionSecretKey, isSqlManaged, ProviderSql, SqlError, type AdminConnection, type Obj } from './provider-sql.js';
 
@@ -105,6 +106,10 @@ export class Tenant {
   /** The last error of each SQL object provider-sql could not reconcile. */
   errors: Record<string, string> = {};
   last?: RunFunctionResponse;
+  /** The clock the function is called with (compose's nowMs). */
+  now = NOW;
+  /** The XR's status as the function last wrote it, handed back as Crossplane does (alternating rotation reads it). */
+  private xrStatus?: Obj;
 
   constructor(
     readonly provider: ProviderSql,
@@ -118,10 +123,11 @@ export class Tenant {
 
   /** One reconcile of the XR: compose, then apply. Throws on a Fatal answer. */
   reconcile(): RunFunctionResponse {
-    const calls = crossplaneCalls((required) => this.request(required), (key) => this.provider.secret(key));
+    const calls = crossplaneCalls((required) => this.request(required), (key) => this.provider.secret(key), this.now);
     const response = calls[calls.length - 1]!;
     const fatal = response.results?.find((r) => r.severity === Severity.SEVERITY_FATAL);
     if (fatal) throw new Error(`the function refused: ${fatal.message}`);
+    this.xrStatus = structuredClone(response.desired?.composite?.resource?.status as Obj | undefined);
     this.apply(Object.fromEntries(Object.entries(response.desired?.resources ?? {}).map(([k, r]) => [k, r.resource as Obj])));
     this.last = response;
     return response;
@@ -175,6 +181,7 @@ export class Tenant {
       resources[key] = { resource: structuredClone(object), connectionDetails: this.connectionDetails(object), ready: 0 };
     }
     (req.observed as Obj).resources = resources;
+    if (this.xrStatus) (req.observed as Obj).composite.resource.status = structuredClone(this.xrStatus);
     return req;
   }
 

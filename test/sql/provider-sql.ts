@@ -93,7 +93,7 @@ interface Handler {
 
 /** The forProvider fields each kind may carry; anything else is a translation this file does not have. */
 const MODELLED: Record<string, string[]> = {
-  Role: ['privileges', 'connectionLimit', 'passwordSecretRef', 'passwordRotationTrigger'],
+  Role: ['privileges', 'connectionLimit', 'passwordSecretRef', 'passwordRotationTrigger', 'configurationParameters'],
   Database: ['owner', 'encoding', 'lcCollate', 'lcCType', 'template', 'connectionLimit'],
   Grant: ['role', 'database', 'schema', 'privileges', 'revokePublicOnDb', 'memberOf'],
   Schema: ['database', 'role', 'revokePublicOnSchema', 'dropBehavior'],
@@ -205,7 +205,30 @@ export class ProviderSql {
         privileges: { superUser: bool(superUser), inherit: bool(inherit), createDb: bool(createDb), createRole: bool(createRole),
           login: bool(login), replication: bool(replication), bypassRls: bool(bypassRls) } as Obj,
         connectionLimit: Number(limit),
+        configurationParameters: roleSettings(mr),
       };
+    };
+    /**
+     * configurationParameters: Create runs `ALTER ROLE x set "name"="value"` for each (the value quoted as an
+     * identifier, as v0.16.0 does); Observe reads pg_db_role_setting (database 0) and Update, when they
+     * differ from the MR's, runs `ALTER ROLE x RESET ALL` and sets them again.
+     */
+    const roleSettings = (mr: Obj): string[] => {
+      const [row] = this.db.query(this.db.defaultDatabase,
+        'SELECT array_to_string(s.setconfig, chr(1)) FROM pg_db_role_setting s JOIN pg_roles r ON s.setrole = r.oid ' +
+        `WHERE s.setdatabase = 0 AND r.rolname = ${quoteLiteral(externalName(mr))}`);
+      return row?.[0] ? row[0].split('\u0001') : [];
+    };
+    const wantedSettings = (mr: Obj): string[] | undefined =>
+      (mr.spec.forProvider.configurationParameters as { name: string; value: string }[] | undefined)?.map((p) => `${p.name}=${p.value}`);
+    const setSettings = (mr: Obj, name: string) => {
+      for (const p of (mr.spec.forProvider.configurationParameters ?? []) as { name: string; value: string }[]) {
+        this.exec(this.db.defaultDatabase, `ALTER ROLE ${name} set ${quoteIdentifier(p.name)}=${quoteIdentifier(p.value)}`);
+      }
+    };
+    const settingsDiffer = (mr: Obj, have: string[]) => {
+      const want = wantedSettings(mr);
+      return want !== undefined && [...want].sort().join('\n') !== [...have].sort().join('\n');
     };
     /**
      * getPassword (role/utils.go, commit 0c815b2) and shouldResetPassword. With passwordSecretRef: a Get
@@ -250,13 +273,14 @@ export class ProviderSql {
         const want = mr.spec.forProvider;
         // Unset fields are late-initialized to the observed pointers, and so compare equal; set ones never do.
         const setFields = CLAUSES.some(([f]) => typeof want.privileges?.[f] === 'boolean') || want.connectionLimit !== undefined;
-        return { exists: true, upToDate: !setFields && !getPassword(mr).changed };
+        return { exists: true, upToDate: !setFields && !getPassword(mr).changed && !settingsDiffer(mr, o.configurationParameters) };
       },
       create: (mr) => {
         const name = quoteIdentifier(externalName(mr));
         // The password Secret's, or (none, or empty) a generated one; Create sets no lastPasswordChange (SPEC).
         const password = getPassword(mr).password || generatePassword();
         this.exec(this.db.defaultDatabase, `CREATE ROLE ${name} PASSWORD ${quoteLiteral(password)} ${clauses(mr.spec.forProvider.privileges ?? {}).join(' ')}`, password);
+        setSettings(mr, name);
         publish(mr, password);
       },
       update: (mr) => {
@@ -274,6 +298,10 @@ export class ProviderSql {
         if (changed.length) this.exec(this.db.defaultDatabase, `ALTER ROLE ${name} ${changed.join(' ')}`);
         const limit = mr.spec.forProvider.connectionLimit ?? seen!.connectionLimit;
         this.exec(this.db.defaultDatabase, `ALTER ROLE ${name} CONNECTION LIMIT ${Math.trunc(limit)}`);
+        if (settingsDiffer(mr, seen!.configurationParameters)) {
+          this.exec(this.db.defaultDatabase, `ALTER ROLE ${name} RESET ALL`);
+          setSettings(mr, name);
+        }
       },
       delete: (mr) => this.exec(this.db.defaultDatabase, `DROP ROLE IF EXISTS ${quoteIdentifier(externalName(mr))}`),
     };

@@ -48,6 +48,12 @@ export class Cluster {
   secrets = new Map<string, Record<string, string>>();
   /** The password each PostgreSQL role accepts now. */
   passwords = new Map<string, string>();
+  /** Roles whose LOGIN provider-sql has taken away (privileges.login false). */
+  noLogin = new Set<string>();
+  /** The clock the function is called with (compose's nowMs). */
+  now = NOW;
+  /** Write the desired XR status back to the XR, as Crossplane does (off by default: most tests set the XR themselves). */
+  writesStatus = false;
   private generated = 0;
   private clock = Date.UTC(2026, 11, 2, 12, 0, 0);
 
@@ -84,10 +90,11 @@ export class Cluster {
    * objects applied by this reconcile when the next one starts.
    */
   reconcile(options: { providerLag?: boolean } = {}): Reconcile {
-    const calls = crossplaneCalls((required) => this.request(required), (key) => this.secrets.get(key));
+    const calls = crossplaneCalls((required) => this.request(required), (key) => this.secrets.get(key), this.now);
     const response = calls[calls.length - 1]!;
     const fatal = response.results.find((r) => r.severity === Severity.SEVERITY_FATAL)?.message;
     if (fatal) return { calls, response, fatal };
+    if (this.writesStatus) this.xr = { ...this.xr, status: structuredClone(response.desired?.composite?.resource?.status ?? {}) };
     this.apply(response, options.providerLag === true);
     return { calls, response };
   }
@@ -124,11 +131,18 @@ export class Cluster {
     if (!providerLag) this.settle();
   }
 
-  /** provider-sql's Role reconcile, as far as passwords go. */
+  /** Whether PostgreSQL would let `username` log in with `password` now. */
+  logsIn(username: string, password: string): boolean {
+    return this.passwords.get(username) === password && !this.noLogin.has(username);
+  }
+
+  /** provider-sql's Role reconcile, as far as passwords (and LOGIN) go. */
   private providerSqlRole(role: Obj): void {
     const ref = role.spec?.writeConnectionSecretToRef ?? {};
     const where = `${ref.namespace ?? role.metadata?.namespace ?? ''}/${ref.name}`;
     const name = role.metadata?.annotations?.['crossplane.io/external-name'];
+    if (role.spec?.forProvider?.privileges?.login === false) this.noLogin.add(name);
+    else this.noLogin.delete(name);
     const own = role.spec?.forProvider?.passwordSecretRef;
     if (own) {
       const secret = Object.values(this.observed).find(
@@ -175,8 +189,8 @@ export type SecretLookup = (namespacedName: string) => Record<string, string> | 
  * for the same Secret again, which ends the loop; the tests in
  * test/crossplane-loop.test.ts hold the full loop to the recordings.
  */
-export function crossplaneCalls(request: (required: Record<string, Obj[]>) => RunFunctionRequest, secrets: SecretLookup): RunFunctionResponse[] {
-  const first = compose(request({}), NOW);
+export function crossplaneCalls(request: (required: Record<string, Obj[]>) => RunFunctionRequest, secrets: SecretLookup, now = NOW): RunFunctionResponse[] {
+  const first = compose(request({}), now);
   const wanted = first.requirements?.resources ?? {};
   if (Object.keys(wanted).length === 0) return [first];
   const required: Record<string, Obj[]> = {};
@@ -184,7 +198,7 @@ export function crossplaneCalls(request: (required: Record<string, Obj[]>) => Ru
     const data = secrets(`${s.namespace ?? ''}/${s.matchName}`);
     required[key] = data ? [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: s.matchName, namespace: s.namespace }, data: encode(data) }] : [];
   }
-  return [first, compose(request(required), NOW)];
+  return [first, compose(request(required), now)];
 }
 
 /** A value of a desired Secret's data, decoded. */
