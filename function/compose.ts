@@ -9,7 +9,7 @@
  *
  * It is a pure function of the request and the clock it is given (`nowMs`,
  * used for the TTL, ttl.ts, and for the grace period of alternating password
- * rotation, plan.ts; the server passes Date.now()), with no
+ * rotation, alternation.ts; the server passes Date.now()), with no
  * randomness and no I/O, so the same request at the same instant always
  * yields byte-identical output, and it never throws:
  * any failure becomes a refusal (refusal.ts) with no desired resources at all,
