@@ -12,8 +12,9 @@
  */
 import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import type { BackupPlan } from './backup/plan.js';
-import { resolveBackup, type RestoredFromStatus } from './backup/settings.js';
+import { resolveBackup } from './backup/settings.js';
 import { identifyTenant, type Tenant } from './flavour.js';
+import { recordedRestore } from './observe.js';
 import { parseInput, type FunctionInput } from './input.js';
 import { isIdentifier, isReadOnlyRoleShape } from './naming.js';
 import { ComposeError, fail, type Refusal } from './refusal.js';
@@ -152,13 +153,12 @@ function adoptedNames(xr: Obj | undefined, input: FunctionInput): AdoptedNames {
  * is done: it is never run again.
  */
 function backupPlan(tenant: Tenant, spec: TenantDatabaseSpec, input: FunctionInput, xr: Obj | undefined): BackupPlan | undefined {
-  const status = xr?.status as Obj | undefined;
-  const restoredFrom = status?.restoredFrom as RestoredFromStatus | undefined;
+  const restoredFrom = recordedRestore(xr);
   const resolved = resolveBackup(
     { namespace: tenant.namespace, name: tenant.name },
     { ...(spec.backup ? { backup: spec.backup } : {}), ...(spec.restoreFrom ? { restoreFrom: spec.restoreFrom } : {}) },
     input.backup,
-    { sslMode: input.sql.sslMode, ...(restoredFrom && typeof restoredFrom === 'object' ? { observedRestoredFrom: restoredFrom } : {}) },
+    { sslMode: input.sql.sslMode, ...(restoredFrom ? { observedRestoredFrom: restoredFrom } : {}) },
   );
   if ('refusal' in resolved) fail(resolved.refusal.reason, resolved.refusal.message);
   return resolved.plan;

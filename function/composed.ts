@@ -12,7 +12,7 @@
  * `readonly-tables-`); the rows below keep both as they are, side by side.
  */
 import { BACKUP_CRONJOB_KEY, BACKUP_SERVICEACCOUNT_KEY, RESTORE_JOB_KEY } from './backup/resources.js';
-import { kubeName } from './backup/settings.js';
+import { backupObjectNames } from './backup/settings.js';
 import { childName, objectSuffix } from './naming.js';
 
 /**
@@ -138,10 +138,10 @@ export const COMPOSED = {
     (n, schema, objectType) => childName(n.xrName, `readonly-${OBJECT_TYPE_KEY[objectType]}-${objectSuffix(schema)}`),
   ),
 
-  /** Backups (backup/): in the tenant's namespace, named after the claim, not the XR (kubeName: a CronJob name leaves room for its Jobs'). */
-  backupServiceAccount: row('ServiceAccount', () => BACKUP_SERVICEACCOUNT_KEY, (n) => kubeName(n.name, 'backup', 63)),
-  backupCronJob: row('CronJob', () => BACKUP_CRONJOB_KEY, (n) => kubeName(n.name, 'backup', 52)),
-  restoreJob: row('Job', () => RESTORE_JOB_KEY, (n) => kubeName(n.name, 'restore', 63)),
+  /** Backups (backup/): in the tenant's namespace, named after the claim, not the XR (backupObjectNames). */
+  backupServiceAccount: row('ServiceAccount', () => BACKUP_SERVICEACCOUNT_KEY, (n) => backupObjectNames(n.name).serviceAccount),
+  backupCronJob: row('CronJob', () => BACKUP_CRONJOB_KEY, (n) => backupObjectNames(n.name).cronJob),
+  restoreJob: row('Job', () => RESTORE_JOB_KEY, (n) => backupObjectNames(n.name).restoreJob),
 
   /** Key `usage-<target>`, object `<xr>-protect-<target>`. */
   usage: row('Usage', (target: UsageTarget) => `usage-${target}`, (n, target) => childName(n.xrName, `protect-${target}`)),

@@ -172,8 +172,8 @@ export function observe(req: RunFunctionRequest): Facts {
       ...(text(field(alternation, 'switchedAt')) !== undefined ? { switchedAt: text(field(alternation, 'switchedAt'))! } : {}),
     };
   }
-  const restoredFrom = field(req.observed?.composite?.resource, 'status', 'restoredFrom');
-  if (restoredFrom && typeof restoredFrom === 'object' && !Array.isArray(restoredFrom)) facts.restoredFrom = restoredFrom as RestoredFromStatus;
+  const restoredFrom = recordedRestore(req.observed?.composite?.resource);
+  if (restoredFrom) facts.restoredFrom = restoredFrom;
   const lastPasswordChange = text(field(tenantRole, 'status', 'atProvider', 'lastPasswordChange'));
   if (lastPasswordChange !== undefined) facts.lastPasswordChange = lastPasswordChange;
   const arn = text(field(awsSecret, 'status', 'atProvider', 'arn'));
@@ -184,4 +184,13 @@ export function observe(req: RunFunctionRequest): Facts {
     facts.provisioned = { status: provisioned.status, ...(since === undefined ? {} : { lastTransitionTime: since }) };
   }
   return facts;
+}
+
+/**
+ * The restore the XR's status records (status.restoredFrom), if any: what
+ * tells admit.ts the restore is done, and what report.ts keeps in the status.
+ */
+export function recordedRestore(xr: unknown): RestoredFromStatus | undefined {
+  const value = field(xr, 'status', 'restoredFrom');
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as RestoredFromStatus) : undefined;
 }

@@ -292,7 +292,8 @@ function plannedReader(
   return { state: 'active', login: login('reader', readerRole, true), schemas: schemas.map(schemaRole), kept };
 }
 
-function loginsOf(tenantLogin: Login, reader: Reader): Login[] {
+/** The tenant's login, then the reader's when there is one (active or retired). */
+export function loginsOf(tenantLogin: Login, reader: Reader): Login[] {
   return reader.state === 'absent' ? [tenantLogin] : [tenantLogin, reader.login];
 }
 
@@ -437,7 +438,7 @@ function usages(plan: PlanBase, composed: Composed[]): Composed[] {
   const out: Composed[] = [
     { row: 'usage', slot: slot(COMPOSED.usage, tenant, 'database'), of: inFlavour(sqlApiVersion, 'Database', COMPOSED.database.name(tenant)), what: `Database ${plan.database}` },
   ];
-  for (const login of reader.state === 'absent' ? [plan.tenantLogin] : [plan.tenantLogin, reader.login]) {
+  for (const login of loginsOf(plan.tenantLogin, reader)) {
     // A Role not composed yet (waiting for its password Secret) is protected once it is.
     if (!composed.some((c) => c.row === 'role' && c.login === login)) continue;
     const target = login.owner === 'tenant' ? 'role' : 'readonly-role';

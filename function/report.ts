@@ -15,10 +15,10 @@ import {
   type RunFunctionRequest,
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
-import { backupStatus, restoreOutcome } from './backup/status.js';
+import { backupStatus, restoreOutcome, type RestoreOutcome } from './backup/status.js';
 import { sortedMap, sortKeys } from './canonical.js';
 import type { Facts } from './observe.js';
-import type { Login, Plan } from './plan.js';
+import { loginsOf, type Login, type Plan } from './plan.js';
 import { readiness } from './readiness.js';
 import { CONDITION_TYPE } from './refusal.js';
 import type { Rendered } from './render.js';
@@ -29,7 +29,7 @@ type Obj = Record<string, unknown>;
 /** `nowMs`: the caller's clock, for the TTL only (ttl.ts); nothing in the status depends on it. */
 export function report(req: RunFunctionRequest, plan: Plan, facts: Facts, rendered: Rendered[], nowMs: number): RunFunctionResponse {
   // Every login whose password could show up in an observed message, the alternating ones too.
-  const logins = [...(plan.reader.state === 'absent' ? [plan.tenantLogin] : [plan.tenantLogin, plan.reader.login]), ...(plan.alternation?.slots ?? [])];
+  const logins = [...loginsOf(plan.tenantLogin, plan.reader), ...(plan.alternation?.slots ?? [])];
   const desired: Record<string, Resource> = {};
   for (const [key, r] of Object.entries(req.desired?.resources ?? {})) desired[key] = { ...r, resource: sortKeys(r.resource) };
   const notReady: string[] = [];
@@ -41,13 +41,15 @@ export function report(req: RunFunctionRequest, plan: Plan, facts: Facts, render
   notReady.push(...plan.waiting);
 
   const { tenant } = plan;
+  // What the restore Job says, read once for the status and for a failure to report.
+  const restore = restoreOutcome(plan.backup, facts.backup.restoreJob);
   const priorComposite = sortKeys(req.desired?.composite?.resource ?? {});
   const composite: Resource = {
     resource: {
       ...priorComposite,
       apiVersion: tenant.xrApiVersion,
       kind: tenant.xrKind,
-      status: { ...((priorComposite.status as Obj | undefined) ?? {}), ...status(plan, facts, notReady) },
+      status: { ...((priorComposite.status as Obj | undefined) ?? {}), ...status(plan, facts, notReady, restore) },
     },
     connectionDetails: {},
     ready: Ready.READY_UNSPECIFIED,
@@ -55,7 +57,7 @@ export function report(req: RunFunctionRequest, plan: Plan, facts: Facts, render
   return {
     meta: { tag: req.meta?.tag ?? '', ttl: responseTtl(plan, facts, notReady, nowMs) },
     desired: { composite, resources: sortedMap(desired) },
-    results: restoreFailure(plan, facts),
+    results: restoreFailure(restore),
     context: sortKeys(req.context),
     requirements: requirements(plan),
     conditions: [provisioned(plan, notReady)],
@@ -68,14 +70,13 @@ export function report(req: RunFunctionRequest, plan: Plan, facts: Facts, render
  * not a refusal, since everything else stays composed, and the Job is kept so
  * its logs can be read.
  */
-function restoreFailure(plan: Plan, facts: Facts): RunFunctionResponse['results'] {
-  const outcome = restoreOutcome(plan.backup, facts.backup.restoreJob);
+function restoreFailure(outcome: RestoreOutcome | undefined): RunFunctionResponse['results'] {
   if (outcome?.state !== 'Failed') return [];
   return [{ severity: Severity.SEVERITY_WARNING, reason: outcome.reason, message: outcome.message, target: Target.TARGET_COMPOSITE_AND_CLAIM }];
 }
 
 /** The XR's status: non-secret facts an app team and a platform engineer look up. */
-function status(plan: Plan, facts: Facts, notReady: string[]): Obj {
+function status(plan: Plan, facts: Facts, notReady: string[], restore: RestoreOutcome | undefined): Obj {
   const handedOut = (login: Login) => plan.composed.some((c) => c.row === 'secret' && c.login === login);
   const out: Obj = {
     database: plan.database,
@@ -95,7 +96,6 @@ function status(plan: Plan, facts: Facts, notReady: string[]): Obj {
   if (plan.passwordRotation) out.passwordRotation = { ...plan.passwordRotation };
   if (plan.backup) out.backup = backupStatus(plan.backup, facts.backup.cronJob);
   // Once recorded, a restore stays in the status: it is what tells the plan it is done (admit.ts).
-  const restore = restoreOutcome(plan.backup, facts.backup.restoreJob);
   if (restore?.state === 'Succeeded') out.restoredFrom = restore.restoredFrom;
   else if (facts.restoredFrom) out.restoredFrom = facts.restoredFrom;
   if (plan.secretsManager) {

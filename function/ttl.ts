@@ -25,7 +25,7 @@
  */
 import type { FunctionInput } from './input.js';
 import type { Facts } from './observe.js';
-import type { Plan } from './plan.js';
+import { loginsOf, type Plan } from './plan.js';
 import { parseKubernetesTime } from './time.js';
 
 /** A pending tenant's TTL is this fraction of the time it has been waiting (before the bounds). */
@@ -39,7 +39,7 @@ export const PENDING_GROWTH = 1 / 4;
  */
 export function pendingReasons(plan: Plan, facts: Facts, notReady: string[]): string[] {
   const out = [...notReady];
-  const logins = plan.reader.state === 'absent' ? [plan.tenantLogin] : [plan.tenantLogin, plan.reader.login];
+  const logins = loginsOf(plan.tenantLogin, plan.reader);
   for (const login of logins) {
     if (!login.canLogin) continue;
     const found = facts.credentials[login.owner];

@@ -423,6 +423,16 @@ export function kubeName(name: string, suffix: string, max: number): string {
   return `${name.slice(0, keep).replace(/[-.]+$/, '')}-${hash}-${suffix}`;
 }
 
+/**
+ * The backup objects' names, in the tenant's namespace: named after the claim
+ * (not the XR), and the CronJob's cut to 52 characters to leave room for the
+ * Jobs the controller names after it. One spelling for the plan and for the
+ * table of composed resources (composed.ts).
+ */
+export function backupObjectNames(name: string): { serviceAccount: string; cronJob: string; restoreJob: string } {
+  return { serviceAccount: kubeName(name, 'backup', 63), cronJob: kubeName(name, 'backup', 52), restoreJob: kubeName(name, 'restore', 63) };
+}
+
 /** `<prefix>/<namespace>/<name>/` (no leading slash when the prefix is empty). */
 export function tenantKeyPrefix(prefix: string, namespace: string, name: string): string {
   return `${prefix ? `${prefix}/` : ''}${namespace}/${name}/`;
@@ -536,9 +546,7 @@ export function resolveBackup(
     namespace: tenant.namespace,
     name: tenant.name,
     objects: {
-      serviceAccount: kubeName(tenant.name, 'backup', 63),
-      cronJob: kubeName(tenant.name, 'backup', 52),
-      restoreJob: kubeName(tenant.name, 'restore', 63),
+      ...backupObjectNames(tenant.name),
       credentialsSecret: `${tenant.name}${CREDENTIALS_SECRET_SUFFIX}`,
     },
     sslMode: context.sslMode ?? 'require',
