@@ -16,7 +16,7 @@ import { resolveBackup } from './backup/settings.js';
 import { identifyTenant, type Tenant } from './flavour.js';
 import { recordedRestore } from './observe.js';
 import { parseInput, type FunctionInput } from './input.js';
-import { isIdentifier, isReadOnlyRoleShape } from './naming.js';
+import { ADOPT_DATABASE_ANNOTATION, ADOPT_ROLE_ANNOTATION, isIdentifier, isReadOnlyRoleShape, isReservedName, MAX_LABEL_VALUE } from './naming.js';
 import { ComposeError, fail, type Refusal } from './refusal.js';
 import { parseSpec, type TenantDatabaseSpec } from './spec.js';
 import { tooDeepAt } from './validation.js';
@@ -37,18 +37,6 @@ export interface AdoptedNames {
   role?: string;
 }
 
-export const ADOPT_DATABASE_ANNOTATION = 'tenantdb.platform.io/database-name';
-export const ADOPT_ROLE_ANNOTATION = 'tenantdb.platform.io/role-name';
-/** Names a tenant may never adopt: the server's own databases and the cloud provider's roles. */
-const RESERVED = /^(postgres|template0|template1|rdsadmin|pg_.*|rds.*|aws.*|azure.*|cloudsql.*)$/;
-
-/**
- * Longest claim (or namespaced XR) name: Crossplane writes it into label
- * values (`crossplane.io/claim-name` on the XR, `crossplane.io/composite` on
- * every composed object), which Kubernetes caps at 63 characters. A longer
- * name would render here and then fail on the cluster, object by object.
- */
-export const MAX_TENANT_NAME = 63;
 /** Pass-through objects from earlier pipeline steps are sorted recursively; bound their depth first. */
 const MAX_PASS_THROUGH_DEPTH = 1000;
 
@@ -74,12 +62,12 @@ function validated(req: RunFunctionRequest): { tenant: Tenant; spec: TenantDatab
   const identified = identifyTenant(xr);
   if ('error' in identified) fail('InvalidResource', identified.error);
   const { tenant } = identified;
-  if (tenant.name.length > MAX_TENANT_NAME) {
+  if (tenant.name.length > MAX_LABEL_VALUE) {
     const label = tenant.flavour.name === 'claim' ? 'crossplane.io/claim-name' : 'crossplane.io/composite';
     fail(
       'InvalidResource',
-      `metadata.name: must be at most ${MAX_TENANT_NAME} characters (this one has ${tenant.name.length}): ` +
-        `Crossplane writes it into the label ${label}, and Kubernetes caps label values at ${MAX_TENANT_NAME}`,
+      `metadata.name: must be at most ${MAX_LABEL_VALUE} characters (this one has ${tenant.name.length}): ` +
+        `Crossplane writes it into the label ${label}, and Kubernetes caps label values at ${MAX_LABEL_VALUE}`,
     );
   }
   const parsedInput = parseInput(req.input);
@@ -137,7 +125,7 @@ function adoptedNames(xr: Obj | undefined, input: FunctionInput): AdoptedNames {
       fail('NotAllowed', `${field}: adopting an existing database is not enabled on this platform (function input adoption.enabled)`);
     }
     if (!isIdentifier(value)) fail('InvalidResource', `${field}: must be a PostgreSQL identifier matching ^[a-z_][a-z0-9_]{0,62}$`);
-    if (RESERVED.test(value)) fail('NotAllowed', `${field}: "${value}" is reserved and cannot be adopted`);
+    if (isReservedName(value)) fail('NotAllowed', `${field}: "${value}" is reserved and cannot be adopted`);
     if (key === 'role' && isReadOnlyRoleShape(value)) {
       fail('NotAllowed', `${field}: "${value}" ends like the names of read-only roles (_ro, or _s and 8 hex characters) or of the login roles of alternating rotation (_la, _lb), which are reserved`);
     }
