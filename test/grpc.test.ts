@@ -103,7 +103,7 @@ describe.skipIf(!present)('function over gRPC, independent proto-loader client',
     const keys = Object.keys(wired.desired.resources);
     // Created in order (function/order.ts): first what needs nothing else. The Role waits for its password
     // Secret, whose password waits for the platform key asked for here (function/passwords.ts).
-    expect(keys.sort()).toEqual(['aws-secret', 'backup-serviceaccount', 'usage-claim', 'usage-xr']);
+    expect(keys.sort()).toEqual(['aws-secret', 'usage-claim', 'usage-xr']);
     expect(Object.keys(wired.requirements?.resources ?? {})).toEqual(['password-key']);
     expectSameAsInProcess(wired, local);
     // Nothing is observed yet, so nothing can be ready.

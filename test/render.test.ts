@@ -71,7 +71,7 @@ describe.concurrent('npm run render renders as crossplane render prints', () => 
         lastTransitionTime: '2024-01-01T00:00:00Z',
         // Created in order (function/order.ts): the first reconcile composes what needs nothing else; without
         // the platform key (no --required here) there is no password Secret yet, so no Role either.
-        message: 'Unready resources: aws-secret, backup-serviceaccount, usage-claim, and 1 more',
+        message: 'Unready resources: aws-secret, usage-claim, and usage-xr',
       },
       expect.objectContaining({ type: 'Provisioned', status: 'False', reason: 'Waiting', lastTransitionTime: '2024-01-01T00:00:00Z' }),
     ]);

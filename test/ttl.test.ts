@@ -31,9 +31,6 @@ const ALL_READY: Pick<Case, 'flavour' | 'xr' | 'observed' | 'connectionSecrets' 
     'aws-secret-version': { status: { conditions: [{ type: 'Ready', status: 'True' }] } },
     // The Role's password Secret (function/passwords.ts), holding the password the Role published.
     password: passwordSecret('ZXhhbXBsZS1nZW5lcmF0ZWQtcEBzcy93b3Jk'),
-    // The backup objects (a ServiceAccount and a CronJob are ready once they exist).
-    'backup-serviceaccount': { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'my-app-db-backup', namespace: 'my-namespace' } },
-    'backup-cronjob': { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'my-app-db-backup', namespace: 'my-namespace' } },
   },
 };
 

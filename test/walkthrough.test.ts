@@ -224,9 +224,12 @@ describe('upgrade safety', () => {
       const rsp = compose(requestFor({ flavour, xr: TODAY[flavour].xr, observed: `examples/${flavour}/observed.yaml`, connectionSecrets: `examples/${flavour}/required.yaml`, observedPatch: Object.fromEntries(Object.entries(observed).map(([k, o]) => [k, o.resource])) }), NOW);
       expect(rsp.results).toEqual([]);
       const desired = rsp.desired!.resources;
-      // Plus the Role's password Secret, pinned to the password the Role has (function/passwords.ts), and
-      // the backup objects the Compositions now turn on (function/backup/).
-      expect(Object.keys(desired).sort()).toEqual([...TODAY[flavour].keys, 'password', 'backup-serviceaccount', 'backup-cronjob'].sort());
+      // Plus the Role's password Secret, pinned to the password the Role has (function/passwords.ts); nothing for
+      // backups, which stay off until the platform turns them on.
+      expect(Object.keys(desired).sort()).toEqual([...TODAY[flavour].keys, 'password'].sort());
+      // reason: backups are the platform's opt-in; turned on, they add their two objects and nothing else.
+      const withBackups = compose(requestFor({ flavour, xr: TODAY[flavour].xr, backups: true, observed: `examples/${flavour}/observed.yaml`, connectionSecrets: `examples/${flavour}/required.yaml`, observedPatch: Object.fromEntries(Object.entries(observed).map(([k, o]) => [k, o.resource])) }), NOW);
+      expect(Object.keys(withBackups.desired!.resources).sort()).toEqual([...TODAY[flavour].keys, 'password', 'backup-serviceaccount', 'backup-cronjob'].sort());
       for (const [key, o] of Object.entries(observed)) {
         const d = desired[key]!.resource as Obj;
         const r = o.resource;

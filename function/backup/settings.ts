@@ -188,7 +188,7 @@ export const backupInputSchema = {
       type: 'string',
       maxLength: 512,
       pattern: IMAGE,
-      description: 'Image with sh, pg_dump, pg_restore, psql (PostgreSQL 15 or later) and the AWS CLI (backup/Dockerfile).',
+      description: 'Image with sh, pg_dump, pg_restore, psql and the AWS CLI, built from backup/Dockerfile and pushed to a registry the platform owns; its PostgreSQL client must be at least as new as the server (17 dumps every older one).',
     },
     imagePullPolicy: { type: 'string', enum: ['Always', 'IfNotPresent', 'Never'], default: 'IfNotPresent' },
     bucket: { type: 'string', pattern: BUCKET, description: 'S3 bucket for every tenant\'s backups.' },
@@ -254,7 +254,7 @@ export const backupInputSchema = {
           pattern: ROLE_ARN_TEMPLATE,
           description:
             'IRSA only: the role ARN, with {namespace} (required: one role per namespace keeps namespaces apart) and ' +
-            'optionally {name} replaced, e.g. arn:aws:iam::123456789012:role/tenantdb-backup-{namespace}.',
+            'optionally {name} replaced, e.g. arn:aws:iam::<your account>:role/tenantdb-backup-{namespace}.',
         },
       },
     },

@@ -64,6 +64,12 @@ export interface RequestParts {
   patch?: Obj;
   /** Patch applied to the XR after Crossplane built it from the claim. */
   xrPatch?: Obj;
+  /**
+   * Backups turned on as a platform turns them on: examples/backups/input.yaml
+   * merged into the Composition's function input (the shipped Compositions have
+   * them off), before `input`.
+   */
+  backups?: boolean;
   /** Patch applied to the Composition's function input. */
   input?: Obj;
   /** Observed composed resources. */
@@ -103,6 +109,15 @@ export function platformKeySecret(name = 'tenantdb-password-key', namespace = 'c
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, data: { [key]: Buffer.from(value).toString('base64') } };
 }
 
+/** The function input's `backup` block a platform fills in to turn backups on (docs/backups.md). */
+export const BACKUP_INPUT = 'examples/backups/input.yaml';
+
+/** examples/backups/input.yaml as a function-input patch: `{backup: {...}}`. */
+export function exampleBackupInput(): Obj {
+  const [doc] = loadYaml(repoPath(BACKUP_INPUT));
+  return { backup: doc!.backup };
+}
+
 /** The clock for `observedReady`'s calls: it only sets the answer's TTL, which is not used. */
 const CLOCK = Date.UTC(2026, 11, 4);
 const READY = [
@@ -132,7 +147,7 @@ export function requestFor(c: RequestParts): RunFunctionRequest {
   const [doc] = loadYaml(repoPath(c.xr));
   const patched = merge(doc, c.patch ?? {}) as Obj;
   const [composition] = loadYaml(repoPath(`compositions/${c.flavour}.yaml`));
-  const input = merge(compositionInput(composition!), c.input ?? {}) as Obj;
+  const input = merge(merge(compositionInput(composition!), c.backups ? exampleBackupInput() : {}), c.input ?? {}) as Obj;
   const secrets = c.connectionSecrets ? loadYaml(repoPath(c.connectionSecrets)) : [];
   const observed = c.observed ? observedResources(loadYaml(repoPath(c.observed)), secrets) : {};
   for (const [key, patch] of Object.entries(c.observedPatch ?? {})) {

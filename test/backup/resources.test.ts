@@ -23,7 +23,7 @@ import { backupReadiness, backupStatus, restoreOutcome } from '../../function/ba
 function plan(platform: Record<string, unknown> = {}, claim: Record<string, unknown> = {}): BackupPlan {
   const parsed = parseBackupInput({
     enabled: true,
-    image: 'ghcr.io/platform/tenantdb-backup:1.0.0',
+    image: 'registry.example.com/platform/tenantdb-backup:1.0.0',
     bucket: 'tenantdb-backups',
     region: 'eu-west-1',
     credentials: { mode: 'PodIdentity' },
@@ -88,7 +88,7 @@ describe('renderBackupResources', () => {
     expect(more).toEqual([]);
     expect(c).toMatchObject({
       name: container,
-      image: 'ghcr.io/platform/tenantdb-backup:1.0.0',
+      image: 'registry.example.com/platform/tenantdb-backup:1.0.0',
       command: ['/bin/sh', '-c'],
       args: [script, `tenantdb-${container}`],
       resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
@@ -144,8 +144,8 @@ describe('renderBackupResources', () => {
   it.each<{ reason: string; credentials: Record<string, unknown>; annotations?: Record<string, string> }>([
     {
       reason: 'IRSA: the role ARN of the tenant\'s namespace on the ServiceAccount',
-      credentials: { mode: 'IRSA', roleArnTemplate: 'arn:aws:iam::123456789012:role/tenantdb-backup-{namespace}' },
-      annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/tenantdb-backup-shop' },
+      credentials: { mode: 'IRSA', roleArnTemplate: 'arn:aws:iam::111122223333:role/tenantdb-backup-{namespace}' },
+      annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/tenantdb-backup-shop' },
     },
     { reason: 'Pod Identity: a plain ServiceAccount (the association lives in EKS)', credentials: { mode: 'PodIdentity' } },
   ])('$reason', ({ credentials, annotations }) => {

@@ -50,7 +50,7 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
   function planFor(tenant: Tenant, spec: Record<string, unknown> = {}, restoredFrom?: RestoredFromStatus, endpointUrl = s3.url): BackupPlan {
     const parsed = parseBackupInput({
       enabled: true,
-      image: 'ghcr.io/platform/tenantdb-backup:1.0.0',
+      image: 'registry.example.com/platform/tenantdb-backup:1.0.0',
       bucket: BUCKET,
       region: 'eu-west-1',
       endpointUrl,

@@ -19,10 +19,10 @@ import { compileSchema } from '../../function/validation.js';
 
 const PLATFORM = {
   enabled: true,
-  image: 'ghcr.io/platform/tenantdb-backup:1.0.0',
+  image: 'registry.example.com/platform/tenantdb-backup:1.0.0',
   bucket: 'tenantdb-backups',
   region: 'eu-west-1',
-  credentials: { mode: 'IRSA', roleArnTemplate: 'arn:aws:iam::123456789012:role/tenantdb-backup-{namespace}' },
+  credentials: { mode: 'IRSA', roleArnTemplate: 'arn:aws:iam::111122223333:role/tenantdb-backup-{namespace}' },
 };
 
 function input(patch: Record<string, unknown> = PLATFORM): BackupInput {
@@ -55,17 +55,17 @@ describe('parseBackupInput', () => {
     { reason: 'IRSA needs a role', patch: { ...PLATFORM, credentials: { mode: 'IRSA' } }, error: /roleArnTemplate: is required with mode IRSA/ },
     {
       reason: 'one role for every namespace would let tenants read each other\'s dumps',
-      patch: { ...PLATFORM, credentials: { mode: 'IRSA', roleArnTemplate: 'arn:aws:iam::123456789012:role/tenantdb-backup' } },
+      patch: { ...PLATFORM, credentials: { mode: 'IRSA', roleArnTemplate: 'arn:aws:iam::111122223333:role/tenantdb-backup' } },
       error: /roleArnTemplate: must contain \{namespace\}/,
     },
     {
       reason: 'unknown placeholders are typos',
-      patch: { ...PLATFORM, credentials: { mode: 'IRSA', roleArnTemplate: 'arn:aws:iam::123456789012:role/b-{namespace}-{tenant}' } },
+      patch: { ...PLATFORM, credentials: { mode: 'IRSA', roleArnTemplate: 'arn:aws:iam::111122223333:role/b-{namespace}-{tenant}' } },
       error: /unknown placeholder \{tenant\}/,
     },
     {
       reason: 'a role ARN with Pod Identity would be silently ignored',
-      patch: { ...PLATFORM, credentials: { mode: 'PodIdentity', roleArnTemplate: 'arn:aws:iam::123456789012:role/x-{namespace}' } },
+      patch: { ...PLATFORM, credentials: { mode: 'PodIdentity', roleArnTemplate: 'arn:aws:iam::111122223333:role/x-{namespace}' } },
       error: /roleArnTemplate: is used only with mode IRSA/,
     },
     { reason: 'a KMS key needs aws:kms', patch: { ...PLATFORM, serverSideEncryption: { kmsKeyId: 'alias/backups' } }, error: /kmsKeyId: is used only with algorithm aws:kms/ },
@@ -184,7 +184,7 @@ describe('resolveBackup', () => {
       sslMode: 'verify-full',
       tenantPrefix: 'tenantdb/shop/orders-db/',
       location: 's3://tenantdb-backups/tenantdb/shop/orders-db/',
-      credentials: { mode: 'IRSA', roleArn: 'arn:aws:iam::123456789012:role/tenantdb-backup-shop' },
+      credentials: { mode: 'IRSA', roleArn: 'arn:aws:iam::111122223333:role/tenantdb-backup-shop' },
       schedule: { retentionDays: 14, suspended: false },
     });
     expect(r.plan.schedule!.cron).toMatch(/^\d{1,2} [1-5] \* \* \*$/);

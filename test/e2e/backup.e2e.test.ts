@@ -28,7 +28,7 @@ const E2E = process.env.TENANTDB_E2E === '1';
 
 const BASE = {
   enabled: true,
-  image: 'ghcr.io/platform/tenantdb-backup:1.0.0',
+  image: 'registry.example.com/platform/tenantdb-backup:1.0.0',
   bucket: 'tenantdb-backups',
   region: 'eu-west-1',
   credentials: { mode: 'PodIdentity' },
@@ -52,7 +52,7 @@ const VARIANTS: Variant[] = [
       prefix: '',
       endpointUrl: 'https://s3.example.internal:9000',
       serverSideEncryption: { algorithm: 'aws:kms', kmsKeyId: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
-      credentials: { mode: 'IRSA', roleArnTemplate: 'arn:aws:iam::123456789012:role/tenantdb-backup-{namespace}' },
+      credentials: { mode: 'IRSA', roleArnTemplate: 'arn:aws:iam::111122223333:role/tenantdb-backup-{namespace}' },
       resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '2Gi' } },
     },
     claim: { backup: { schedule: '15 3 * * 1-5', retentionDays: 30 }, restoreFrom: { backup: '20261204T020000Z.dump', name: 'orders-db' } },
