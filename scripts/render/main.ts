@@ -43,6 +43,7 @@ import {
   type Flavour,
 } from './input.js';
 import { fatalError, renderedComposed, renderedXr, yamlStream } from './output.js';
+import { converge, PLACEHOLDER_ENDPOINT, PLACEHOLDER_PASSWORD, withPlaceholderPasswords } from './converge.js';
 import { undefinedFields, undefinedInputFields, type ObjectRole } from './spec-check.js';
 
 const USAGE = `usage: npm run -s render -- <file.yaml> [flags]
@@ -70,6 +71,12 @@ Files are read as kubectl reads them: YAML 1.1, where off/no/on/yes are booleans
   --required <file|dir>        resources the function may require, e.g. the
                                Role's connection Secret (crossplane render's
                                --required-resources)
+  --converge                   reconcile as Crossplane would on a cluster whose
+                               providers make every object ready, until the
+                               tenant is whole, and print that last reconcile:
+                               every composed object, passwords replaced by
+                               PLACEHOLDER-PASSWORD; stderr says how many
+                               reconciles it took (not with --observed/--required)
   --strict                     exit 1 after rendering when anything was warned
                                about (a field no schema defines, a Warning result
                                of the function, observed resources nothing ties to
@@ -99,6 +106,7 @@ function parse(argv: string[]) {
         observed: { type: 'string' },
         required: { type: 'string' },
         strict: { type: 'boolean' },
+        converge: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -268,6 +276,35 @@ async function renderWith(i: Inputs, requiredShown: string | undefined): Promise
   }
 }
 
+/** --converge: reconcile until whole, print the last reconcile with placeholder passwords. */
+async function renderConverged(i: Inputs): Promise<Rendered> {
+  const fn = await startFunction();
+  const client = connect(fn.address);
+  try {
+    const done = await converge(client.run, i.xr, i.step.input);
+    const warnings = done.response.results.filter((r) => r.severity === Severity.SEVERITY_WARNING);
+    for (const r of done.response.results.filter((x) => x.severity !== Severity.SEVERITY_FATAL && x.message !== done.fatal)) note(`${i.step.step}: ${Severity[r.severity]}: ${r.message}`);
+    if (done.fatal) {
+      process.stderr.write(`render: error: reconcile ${done.reconciles}: ${fatalError(i.step.step, done.fatal)}\n`);
+      return { code: 1, warnings: warnings.length };
+    }
+    if (!done.converged) {
+      process.stderr.write(`render: error: --converge: not whole after ${done.reconciles} reconciles (${done.calls} function calls); printing nothing\n`);
+      return { code: 1, warnings: warnings.length };
+    }
+    note(
+      `--converge: whole after ${done.reconciles} reconciles (${done.calls} function calls), every composed object ready; ` +
+        `passwords shown as ${PLACEHOLDER_PASSWORD}, the server as ${PLACEHOLDER_ENDPOINT}`,
+    );
+    const docs = [renderedXr(done.xr, done.response), ...renderedComposed(done.xr, done.response, done.observed)];
+    process.stdout.write(yamlStream(withPlaceholderPasswords(docs)));
+    return { code: 0, warnings: warnings.length };
+  } finally {
+    client.close();
+    await fn.stop();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv);
   if (values.help) {
@@ -277,9 +314,12 @@ async function main(argv: string[]): Promise<number> {
   if (positionals.length !== 1) {
     throw new UsageError(`give exactly one file to render, got ${positionals.length}${positionals.length ? `: ${positionals.join(' ')}` : ''}`);
   }
+  if (values.converge && (values.observed !== undefined || values.required !== undefined)) {
+    throw new UsageError('--converge starts from nothing and makes its own observed and required resources: leave out --observed and --required');
+  }
   const inputs = readInputs(positionals[0]!, values);
   const warned = explain(inputs);
-  const { code, warnings } = await renderWith(inputs, values.required);
+  const { code, warnings } = values.converge ? await renderConverged(inputs) : await renderWith(inputs, values.required);
   const total = warned + warnings;
   if (code === 0 && values.strict && total > 0) {
     note(`error: --strict: ${total} warning(s) above; exit status 1`);
