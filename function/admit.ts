@@ -30,6 +30,8 @@ export interface Admitted {
   adopted: AdoptedNames;
   /** The tenant's backups and restore (backup/settings.ts); undefined where the platform has backups off. */
   backup?: BackupPlan;
+  /** The XR's metadata.uid: what tells this TenantDatabase from an earlier one of the same name (aws-secret-name.ts). */
+  uid?: string;
 }
 
 export interface AdoptedNames {
@@ -50,7 +52,7 @@ export function admit(req: RunFunctionRequest): { admitted: Admitted } | { refus
     const xr = req.observed?.composite?.resource;
     const adopted = adoptedNames(xr, input);
     const backup = backupPlan(tenant, spec, input, xr);
-    return { admitted: { tenant, spec, input, adopted, ...(backup ? { backup } : {}) } };
+    return { admitted: { tenant, spec, input, adopted, ...(backup ? { backup } : {}), ...uidOf(xr) } };
   } catch (error) {
     if (error instanceof ComposeError) return { refused: { reason: error.reason, message: error.message } };
     throw error;
@@ -146,10 +148,25 @@ function backupPlan(tenant: Tenant, spec: TenantDatabaseSpec, input: FunctionInp
     { namespace: tenant.namespace, name: tenant.name },
     { ...(spec.backup ? { backup: spec.backup } : {}), ...(spec.restoreFrom ? { restoreFrom: spec.restoreFrom } : {}) },
     input.backup,
-    { sslMode: input.sql.sslMode, ...(restoredFrom ? { observedRestoredFrom: restoredFrom } : {}) },
+    {
+      sslMode: input.sql.sslMode,
+      ...(restoredFrom ? { observedRestoredFrom: restoredFrom } : {}),
+      ...createdAt(xr),
+    },
   );
   if ('refusal' in resolved) fail(resolved.refusal.reason, resolved.refusal.message);
   return resolved.plan;
+}
+
+function uidOf(xr: Obj | undefined): { uid?: string } {
+  const uid = (xr?.metadata as Obj | undefined)?.uid;
+  return typeof uid === 'string' && uid !== '' ? { uid } : {};
+}
+
+/** The XR's creationTimestamp, which tells this TenantDatabase's backups from an earlier one's of the same name. */
+function createdAt(xr: Obj | undefined): { createdAt?: string } {
+  const created = (xr?.metadata as Obj | undefined)?.creationTimestamp;
+  return typeof created === 'string' ? { createdAt: created } : {};
 }
 
 /** What earlier pipeline steps passed on is returned as it came, sorted: refuse what is too deep to sort safely. */

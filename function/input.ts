@@ -180,7 +180,7 @@ export const inputSchema = {
           type: 'string',
           default: 'tenantdb/{namespace}/{name}',
           pattern: '^[A-Za-z0-9/_+=.@{}-]{1,256}$',
-          description: 'Name of the AWS secret; {namespace} and {name} are replaced.',
+          description: 'Name of the AWS secret; {namespace} and {name} are replaced, then - and the first 8 hex digits of the XR uid are appended, so that a claim created again under a deleted one\'s name does not collide with the secret that one left (secrets that exist keep their name).',
         },
         kmsKeyId: { type: 'string', pattern: '^[A-Za-z0-9:/_-]+$', maxLength: 2048, description: 'KMS key ARN, ID or alias.' },
         recoveryWindowInDays: {

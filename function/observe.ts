@@ -13,6 +13,7 @@ import { fromConnectionDetails, fromSecretData, type Credentials } from './crede
 import { ROTATION_ANNOTATION, type LoginPasswordFacts, type ObservedPasswordSecret } from './passwords.js';
 import type { ObservedConditions } from './readiness.js';
 import type { RestoredFromStatus } from './backup/settings.js';
+import type { ObservedAwsSecretNames } from './aws-secret-name.js';
 
 export const EXTERNAL_NAME = 'crossplane.io/external-name';
 
@@ -54,6 +55,8 @@ export interface Facts {
   lastPasswordChange?: string;
   /** The ARN of the tenant's AWS secret, once the AWS provider reports it. */
   awsSecretArn?: string;
+  /** Each login's observed AWS Secrets Manager secret name (forProvider.name): a name once given is kept (aws-secret-name.ts). */
+  awsSecretNames: ObservedAwsSecretNames;
   /** The backup CronJob and restore Job as observed (backup/status.ts reads what Kubernetes reports on them). */
   backup: { cronJob?: Obj; restoreJob?: Obj };
   /** The restore recorded in the XR's status: kept there once done. */
@@ -71,6 +74,16 @@ function field(obj: unknown, ...path: string[]): unknown {
     node = (node as Obj)[key];
   }
   return node;
+}
+
+/** Each login's AWS secret name as observed (forProvider.name of its Secrets Manager Secret). */
+function observedAwsSecretNames(observed: ReturnType<typeof getObservedComposedResources>): ObservedAwsSecretNames {
+  const out: ObservedAwsSecretNames = {};
+  for (const owner of LOGIN_OWNERS) {
+    const name = text(field(observed[COMPOSED.awsSecret.key(owner)]?.resource, 'spec', 'forProvider', 'name'));
+    if (name !== undefined) out[owner] = name;
+  }
+  return out;
 }
 
 function text(value: unknown): string | undefined {
@@ -156,6 +169,7 @@ export function observe(req: RunFunctionRequest): Facts {
     credentials: Object.fromEntries(LOGIN_OWNERS.map((o) => [o, credentialsOf(o)])) as Record<LoginOwner, FoundCredentials>,
     passwords: Object.fromEntries(LOGIN_OWNERS.map((o) => [o, passwordsOf(o)])) as Record<LoginOwner, LoginPasswordFacts>,
     passwordKey,
+    awsSecretNames: observedAwsSecretNames(observed),
     backup: {
       ...(observed[COMPOSED.backupCronJob.key()]?.resource ? { cronJob: observed[COMPOSED.backupCronJob.key()]!.resource } : {}),
       ...(observed[COMPOSED.restoreJob.key()]?.resource ? { restoreJob: observed[COMPOSED.restoreJob.key()]!.resource } : {}),

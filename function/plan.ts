@@ -9,6 +9,7 @@
  * Secret whose password is lost, a rotation back to an old secret) is not
  * made: the step refuses, by throwing a ComposeError.
  */
+import { awsSecretName } from './aws-secret-name.js';
 import type { Admitted } from './admit.js';
 import { plannedAlternation, type Alternation, type AlternationStatus } from './alternation.js';
 import type { BackupPlan } from './backup/plan.js';
@@ -193,7 +194,7 @@ export function makePlan(admitted: Admitted, facts: Facts, nowMs: number): Plan 
       password,
       ...(f.secret?.password ? { observedRotation: f.secret.rotation ?? INITIAL_ROTATION } : {}),
       secretName: COMPOSED.secret.name(n, owner),
-      awsSecretName: `${fillTemplate(input.secretsManager.nameTemplate, namespace, name)}${owner === 'reader' ? '-readonly' : ''}`,
+      awsSecretName: awsSecretName(fillTemplate(input.secretsManager.nameTemplate, namespace, name), owner, facts.awsSecretNames, admitted.uid),
       awsSecret: COMPOSED.awsSecret.name(n, owner),
       awsSecretString: COMPOSED.awsSecretString.name(n, owner),
       ...(found ? { credentials: { ...found, username: found.username || pgRole } } : {}),

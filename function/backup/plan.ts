@@ -56,6 +56,15 @@ export interface BackupPlan {
     cron: string;
     retentionDays: number;
     /**
+     * When this TenantDatabase was created (its XR's creationTimestamp) as a
+     * backup stamp, YYYYMMDDTHHMMSSZ. A claim deleted and created again under
+     * the same name writes to the same folder: every dump stamped earlier is an
+     * earlier TenantDatabase's, which retention never touches (they are the way
+     * back after a delete). Absent when unknown: retention then treats every
+     * dump in the folder as its own, as before.
+     */
+    ownSince?: string;
+    /**
      * True while a restore into this tenant has not succeeded: a backup of the still empty
      * database would become the source tenant's "latest" when restoring a tenant onto its own
      * name, and its retention could remove the very backups being restored.

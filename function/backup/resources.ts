@@ -166,6 +166,7 @@ export function backupCronJob(plan: BackupPlan): KubeObject | undefined {
     env(BACKUP_ENV.retentionDays, String(schedule.retentionDays)),
     env(BACKUP_ENV.sse, plan.encryption.algorithm),
     ...(plan.encryption.kmsKeyId ? [env(BACKUP_ENV.sseKmsKeyId, plan.encryption.kmsKeyId)] : []),
+    ...(schedule.ownSince ? [env(BACKUP_ENV.ownSince, schedule.ownSince)] : []),
   ];
   return {
     apiVersion: 'batch/v1',

@@ -72,6 +72,11 @@ export const BACKUP_ENV = {
   sse: 'BACKUP_SSE',
   /** Optional KMS key id/ARN/alias, with aws:kms only. */
   sseKmsKeyId: 'BACKUP_SSE_KMS_KEY_ID',
+  /**
+   * Optional YYYYMMDDTHHMMSSZ: when this TenantDatabase was created. Dumps stamped
+   * earlier belong to an earlier TenantDatabase of the same name; retention keeps them.
+   */
+  ownSince: 'BACKUP_OWN_SINCE',
 } as const;
 
 /** Environment the restore script reads (besides PG* and the AWS SDK's own). */
@@ -158,6 +163,11 @@ PREFIX=$${BACKUP_ENV.prefix}
 DAYS=$${BACKUP_ENV.retentionDays}
 case "$PREFIX" in */) ;; *) die ${EXIT_CODES.CONFIG} "${BACKUP_ENV.prefix} must end in /" ;; esac
 case "$DAYS" in ''|*[!0-9]*|0*) die ${EXIT_CODES.CONFIG} "${BACKUP_ENV.retentionDays} must be a whole number of days, at least 1" ;; esac
+OWN_SINCE=$\{${BACKUP_ENV.ownSince}:-}
+case "$OWN_SINCE" in
+  ''|[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z) ;;
+  *) die ${EXIT_CODES.CONFIG} "${BACKUP_ENV.ownSince} must be a time as YYYYMMDDTHHMMSSZ" ;;
+esac
 SSE=$\{${BACKUP_ENV.sse}:-AES256}
 case "$SSE" in
   AES256) set -- --sse AES256 ;;
@@ -221,12 +231,17 @@ printf '%s\n' "$KEYS" | grep -qxF "$KEY" ||
   die ${EXIT_CODES.RETENTION_FAILED} "backup stored as $URL, but it is missing from the listing: nothing pruned"
 NEWEST=$(printf '%s\n' "$KEYS" | tail -n 1)
 CUTOFF=$(($(stamp_seconds "$STAMP") - DAYS * 86400))
+# Dumps from before this TenantDatabase was created are an earlier one's (same name, deleted):
+# never ours to prune.
+if [ -n "$OWN_SINCE" ]; then OWN_FROM=$(stamp_seconds "$OWN_SINCE"); else OWN_FROM=0; fi
 PRUNED=0
 FAILED=0
+EARLIER=0
 for k in $KEYS; do
   [ "$k" = "$NEWEST" ] && continue
   [ "$k" = "$KEY" ] && continue
   t=$(stamp_seconds "$\{k#"$PREFIX"}")
+  if [ "$t" -lt "$OWN_FROM" ]; then EARLIER=$((EARLIER + 1)); continue; fi
   if [ "$t" -lt "$CUTOFF" ]; then
     if s3 s3 rm "s3://$BUCKET/$k" --only-show-errors >&2; then
       PRUNED=$((PRUNED + 1)); log "removed s3://$BUCKET/$k (older than $DAYS days)"
@@ -236,6 +251,7 @@ for k in $KEYS; do
   fi
 done
 [ "$FAILED" = 0 ] || die ${EXIT_CODES.RETENTION_FAILED} "backup stored as $URL, but $FAILED old backups could not be removed"
+[ "$EARLIER" = 0 ] || log "kept $EARLIER backups of an earlier TenantDatabase of this name (from before $OWN_SINCE)"
 log "done: $URL stored, $PRUNED old backups removed"
 report "stored=$KEY"
 `;

@@ -453,6 +453,19 @@ export interface BackupContext {
    * again and refuse, since the database has data now).
    */
   observedRestoredFrom?: RestoredFromStatus;
+  /** The XR's metadata.creationTimestamp: what tells this TenantDatabase's dumps from an earlier one's of the same name. */
+  createdAt?: string;
+}
+
+/** A Kubernetes time (RFC 3339, UTC, whole seconds or not) as a backup stamp, YYYYMMDDTHHMMSSZ; undefined otherwise. */
+export function backupStamp(time: string | undefined): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?Z$/.exec(time ?? '');
+  return m ? `${m[1]}${m[2]}${m[3]}T${m[4]}${m[5]}${m[6]}Z` : undefined;
+}
+
+function ownSince(createdAt: string | undefined): { ownSince?: string } {
+  const stamp = backupStamp(createdAt);
+  return stamp ? { ownSince: stamp } : {};
 }
 
 /** The backup plan of one tenant, or a refusal naming the field. Pure: same arguments, same answer. */
@@ -565,7 +578,7 @@ export function resolveBackup(
     resources: { requests: { ...input.resources.requests }, limits: { ...input.resources.limits } },
     activeDeadlineSeconds: input.activeDeadlineSeconds,
     startingDeadlineSeconds: input.startingDeadlineSeconds,
-    ...(enabled ? { schedule: { cron, retentionDays, suspended: restorePending } } : {}),
+    ...(enabled ? { schedule: { cron, retentionDays, ...ownSince(context.createdAt), suspended: restorePending } } : {}),
     ...(restore ? { restore } : {}),
   };
   return { plan };

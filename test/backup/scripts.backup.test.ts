@@ -47,7 +47,7 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
   });
 
   /** The tenant's backup plan, from the platform input the Compositions would carry, against moto. */
-  function planFor(tenant: Tenant, spec: Record<string, unknown> = {}, restoredFrom?: RestoredFromStatus, endpointUrl = s3.url): BackupPlan {
+  function planFor(tenant: Tenant, spec: Record<string, unknown> = {}, restoredFrom?: RestoredFromStatus, endpointUrl = s3.url, createdAt?: string): BackupPlan {
     const parsed = parseBackupInput({
       enabled: true,
       image: 'registry.example.com/platform/tenantdb-backup:1.0.0',
@@ -58,7 +58,7 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
     });
     if ('error' in parsed) throw new Error(parsed.error);
     const meta = tenant.source.patch!.metadata as { namespace: string; name: string };
-    const r = resolveBackup(meta, spec, parsed.input, { sslMode: 'disable', observedRestoredFrom: restoredFrom });
+    const r = resolveBackup(meta, spec, parsed.input, { sslMode: 'disable', observedRestoredFrom: restoredFrom, ...(createdAt ? { createdAt } : {}) });
     if ('refusal' in r) throw new Error(r.refusal.message);
     return r.plan!;
   }
@@ -158,6 +158,38 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
     expect(s3.keys(BUCKET, 'tenantdb/shop/orders-db-2/')).toHaveLength(1);
     expect(s3.keys(BUCKET, 'tenantdb/other/')).toHaveLength(1);
     expect(r.stderr).toMatch(/2 old backups removed/);
+  });
+
+  it('a claim deleted and created again under the same name: its retention removes only its own old dumps, the earlier claim\'s stay, and a restore still finds them', async () => {
+    const prefix = 'tenantdb/shop/orders-db/';
+    const stampOf = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+    const day = 86_400_000;
+    const now = Date.now();
+    // The earlier orders-db's dumps (a real archive, so that a restore can use them), and one of the new claim's own
+    // from two days ago; the new claim was created ten days ago (its XR's creationTimestamp).
+    const real = s3.keys(BUCKET, prefix).filter((k) => /\d{8}T\d{6}Z\.dump$/.test(k)).pop()!;
+    const earlier = [`${prefix}${stampOf(now - 400 * day)}.dump`, `${prefix}${stampOf(now - 11 * day)}.dump`];
+    for (const key of earlier) s3.aws(['s3', 'cp', `s3://${BUCKET}/${real}`, `s3://${BUCKET}/${key}`]);
+    const ownOld = `${prefix}${stampOf(now - 2 * day)}.dump`;
+    s3.put(BUCKET, ownOld, 'the new claim\'s own, older than its retention');
+    const createdAt = new Date(now - 10 * day).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const plan = planFor(source, { backup: { retentionDays: 1 } }, undefined, s3.url, createdAt);
+    const env = (backupCronJob(plan) as Record<string, any>).spec.jobTemplate.spec.template.spec.containers[0].env;
+    expect(env).toContainEqual({ name: 'BACKUP_OWN_SINCE', value: stampOf(now - 10 * day) });
+    const r = await run(source, backupCronJob(plan));
+    expect(r.status, explain(r)).toBe(0);
+    const after = s3.keys(BUCKET, prefix);
+    expect(after).not.toContain(ownOld);
+    expect(after).toEqual(expect.arrayContaining(earlier));
+    expect(r.stderr).toMatch(/kept 2 backups of an earlier TenantDatabase of this name/);
+    // restoreFrom names the earlier claim by its name: the same folder, where its dumps still are.
+    const restore = planFor(source, { restoreFrom: { backup: earlier[1]!.slice(prefix.length), name: 'orders-db' } }).restore!;
+    expect(restore.sourcePrefix).toBe(prefix);
+    expect(s3.aws(['s3', 'cp', `s3://${BUCKET}/${earlier[1]}`, '-']).slice(0, 5)).toBe('PGDMP');
+    // The same run without the creation time (a hand run) would have pruned them: the marker is what keeps them.
+    const blind = await run(source, backupCronJob(planFor(source, { backup: { retentionDays: 1 } })));
+    expect(blind.status, explain(blind)).toBe(0);
+    expect(s3.keys(BUCKET, prefix)).not.toEqual(expect.arrayContaining(earlier));
   });
 
   it('retention never deletes the newest backup, even one dated after the run (a clock ahead elsewhere)', async () => {
