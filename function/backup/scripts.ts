@@ -31,6 +31,11 @@ export const EXIT_CODES = {
   UPLOAD_FAILED: 13,
   /** The backup is stored, but old backups could not be listed or deleted. */
   RETENTION_FAILED: 14,
+  /**
+   * The server's PostgreSQL major version is newer than the image's pg_dump, which refuses to
+   * dump it: a new image is the fix, not a retry. Nothing was uploaded.
+   */
+  SERVER_NEWER_THAN_CLIENT: 15,
   /** Restore: no backup of the source tenant (latest), or not the one named. */
   BACKUP_NOT_FOUND: 20,
   /** Restore: the target database already holds tables or other objects; nothing was changed. */
@@ -50,6 +55,13 @@ export const EXIT_CODE_MEANINGS: Record<number, { name: ExitCodeName; meaning: s
   [EXIT_CODES.DUMP_FAILED]: { name: 'DUMP_FAILED', meaning: 'pg_dump failed; the partial object was removed', retry: true },
   [EXIT_CODES.UPLOAD_FAILED]: { name: 'UPLOAD_FAILED', meaning: 'the upload to S3 failed', retry: true },
   [EXIT_CODES.RETENTION_FAILED]: { name: 'RETENTION_FAILED', meaning: 'the backup is stored, but old backups could not be pruned', retry: false },
+  [EXIT_CODES.SERVER_NEWER_THAN_CLIENT]: {
+    name: 'SERVER_NEWER_THAN_CLIENT',
+    meaning:
+      "the PostgreSQL server is newer than the backup image's pg_dump, which cannot dump it; nothing was uploaded: " +
+      'build the image with PG_MAJOR at least the server\'s major version (backup/Dockerfile) and set it as the function input backup.image',
+    retry: false,
+  },
   [EXIT_CODES.BACKUP_NOT_FOUND]: { name: 'BACKUP_NOT_FOUND', meaning: 'the backup to restore does not exist', retry: false },
   [EXIT_CODES.TARGET_NOT_EMPTY]: { name: 'TARGET_NOT_EMPTY', meaning: 'the target database already holds data; nothing was restored or changed', retry: false },
   [EXIT_CODES.DOWNLOAD_FAILED]: { name: 'DOWNLOAD_FAILED', meaning: 'the backup could not be downloaded or is not a pg_dump custom archive', retry: true },
@@ -201,11 +213,22 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 KEY="$PREFIX$STAMP.dump"
 URL="s3://$BUCKET/$KEY"
 
-# One query first: proves the credentials work (a distinct exit code) and sizes the upload,
-# so that the CLI picks multipart chunks large enough for databases past 50 GB.
-SIZE=$(psql -X -A -t -q -v ON_ERROR_STOP=1 -c 'SELECT pg_database_size(current_database())') ||
+# One query first: proves the credentials work (a distinct exit code), sizes the upload, so that
+# the CLI picks multipart chunks large enough for databases past 50 GB, and gives the server's
+# version: pg_dump refuses a server of a newer major version, which only a new image fixes.
+FACTS=$(psql -X -A -t -q -v ON_ERROR_STOP=1 -F ' ' -c "SELECT pg_database_size(current_database()), current_setting('server_version_num')") ||
   die ${EXIT_CODES.DATABASE_UNREACHABLE} "cannot query database $PGDATABASE on $PGHOST:$PGPORT as $PGUSER"
-log "backing up database $PGDATABASE ($SIZE bytes on disk) on $PGHOST:$PGPORT to $URL"
+SIZE=$\{FACTS%% *}
+SERVER_NUM=$\{FACTS##* }
+case "$SIZE$SERVER_NUM" in ''|*[!0-9]*) die ${EXIT_CODES.DATABASE_UNREACHABLE} "unexpected answer from database $PGDATABASE" ;; esac
+SERVER_MAJOR=$((SERVER_NUM / 10000))
+# "pg_dump (PostgreSQL) 17.2 (Debian 17.2-1.pgdg120+1)": the first number after the name.
+CLIENT_VERSION=$(pg_dump --version 2>/dev/null | sed -n 's/^pg_dump (PostgreSQL) \([0-9][0-9]*\).*/\1/p')
+case "$CLIENT_VERSION" in ''|*[!0-9]*) die ${EXIT_CODES.CONFIG} "cannot tell the version of pg_dump in this image" ;; esac
+if [ "$SERVER_MAJOR" -gt "$CLIENT_VERSION" ]; then
+  die ${EXIT_CODES.SERVER_NEWER_THAN_CLIENT} "the server $PGHOST:$PGPORT runs PostgreSQL $SERVER_MAJOR, newer than this image's pg_dump $CLIENT_VERSION, which cannot dump it; nothing was uploaded. Fix: build the backup image with PG_MAJOR=$SERVER_MAJOR or later (backup/Dockerfile; 17 dumps every server up to 17) and set it as the function input backup.image"
+fi
+log "backing up database $PGDATABASE ($SIZE bytes on disk, PostgreSQL $SERVER_MAJOR, pg_dump $CLIENT_VERSION) on $PGHOST:$PGPORT to $URL"
 
 exec 4>&1
 DUMP_RC=$( { { pg_dump --format=custom --no-password; echo $? >&3; } |

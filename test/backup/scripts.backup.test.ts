@@ -20,7 +20,8 @@ import type { ProviderSql } from '../sql/provider-sql.js';
 import { parseBackupInput, resolveBackup, type BackupPlan, type RestoredFromStatus } from '../../function/backup/settings.js';
 import { backupCronJob, restoreJob } from '../../function/backup/resources.js';
 import { BACKUP_SCRIPT, EXIT_CODES, RESTORE_SCRIPT } from '../../function/backup/scripts.js';
-import { backupToolsAvailable, containerOf, MotoServer, podEnv, runContainer, type ScriptRun } from './services.js';
+import { backupToolsAvailable, containerOf, MotoServer, podEnv, runContainer, TOOLS_BIN, type ScriptRun } from './services.js';
+import { PG_BIN } from '../sql/postgres.js';
 
 const available = backupToolsAvailable();
 const BUCKET = 'tenantdb-backups';
@@ -200,6 +201,46 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
     expect(s3.keys(BUCKET, prefix)).toContain(`${prefix}20990101T000000Z.dump`);
     // Clean up: later tests resolve latest.
     s3.aws(['s3', 'rm', `s3://${BUCKET}/${prefix}20990101T000000Z.dump`]);
+  });
+
+  /**
+   * A pg_dump that reports itself as `version` and otherwise is the real one. Simulated: no PostgreSQL
+   * server newer than 15 is installable here (Debian bookworm's archive has 15 only), so the client is
+   * made to look older than the server instead.
+   */
+  function pgDumpReporting(version: string): string {
+    const bin = mkdtempSync(join(dir, 'pg-dump-'));
+    const real = spawnSync('sh', ['-c', 'command -v pg_dump'], { encoding: 'utf8', env: { PATH: `${PG_BIN}:/usr/bin:/bin` } }).stdout.trim();
+    writeFileSync(
+      join(bin, 'pg_dump'),
+      `#!/bin/sh\nif [ "$1" = --version ]; then echo 'pg_dump (PostgreSQL) ${version} (simulated)'; exit 0; fi\nexec ${real} "$@"\n`,
+      { mode: 0o755 },
+    );
+    return bin;
+  }
+
+  it('a server newer than the image\'s pg_dump: its own exit code, the fix in the message, nothing uploaded (simulated: a pg_dump reporting 14 against PostgreSQL 15)', async () => {
+    const prefix = 'tenantdb/shop/orders-db/';
+    const before = s3.keys(BUCKET, prefix);
+    const term = join(dir, 'termination-version');
+    writeFileSync(term, '');
+    const bin = pgDumpReporting('14.13');
+    const r = await run(source, backupCronJob(sourcePlan), { PATH: `${bin}:${TOOLS_BIN}:${PG_BIN}:/usr/bin:/bin`, TERMINATION_LOG: term });
+    expect(r.status, explain(r)).toBe(EXIT_CODES.SERVER_NEWER_THAN_CLIENT);
+    expect(r.stderr).toMatch(/runs PostgreSQL 15, newer than this image's pg_dump 14/);
+    expect(r.stderr).toMatch(/build the backup image with PG_MAJOR=15 or later/);
+    expect(readFileSync(term, 'utf8')).toMatch(/^exit=15 /);
+    expect(s3.keys(BUCKET, prefix)).toEqual(before);
+    // The Job fails at once: no retry builds a new image.
+    const spec = (backupCronJob(sourcePlan) as Record<string, any>).spec.jobTemplate.spec;
+    expect(spec.podFailurePolicy.rules[0].onExitCodes.values).toContain(EXIT_CODES.SERVER_NEWER_THAN_CLIENT);
+  });
+
+  it('a pg_dump newer than the server dumps it (the image ships 17 for every server up to 17; simulated: a pg_dump reporting 17 against PostgreSQL 15)', async () => {
+    const bin = pgDumpReporting('17.2');
+    const r = await run(source, backupCronJob(sourcePlan), { PATH: `${bin}:${TOOLS_BIN}:${PG_BIN}:/usr/bin:/bin` });
+    expect(r.status, explain(r)).toBe(0);
+    expect(r.stderr).toMatch(/PostgreSQL 15, pg_dump 17/);
   });
 
   it('a failing pg_dump fails the backup with its exit code and leaves no object behind', async () => {
