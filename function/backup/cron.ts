@@ -120,3 +120,63 @@ export function spreadSchedule(template: string, namespace: string, name: string
   const problem = cronProblem(cron);
   return problem ? { problem } : { cron };
 }
+
+/** The values one field of a valid expression stands for, and whether it was `*` / `?` (robfig/cron's star bit). */
+function fieldValues(text: string, field: Field): { values: Set<number>; star: boolean } {
+  const values = new Set<number>();
+  let star = false;
+  for (const item of text.split(',')) {
+    const [range = '', stepText] = item.split('/');
+    const step = stepText === undefined ? 1 : Number(stepText);
+    let from: number;
+    let to: number;
+    if (range === '*' || range === '?') {
+      [from, to] = [field.min, field.max];
+      if (step === 1) star = true;
+    } else {
+      const [a, b] = range.split('-');
+      from = value(a ?? '', field)!;
+      // "N/step" means N-max/step, as in robfig/cron.
+      to = b !== undefined ? value(b, field)! : stepText !== undefined ? field.max : from;
+    }
+    for (let v = from; v <= to; v += step) values.add(v);
+  }
+  return { values, star };
+}
+
+const DAY = 86_400;
+/** 28 years repeat the calendar of days of the week and leap years (within one century). */
+const WINDOW_DAYS = 28 * 365 + 7;
+const gaps = new Map<string, number | undefined>();
+
+/**
+ * The longest time, in seconds, between two consecutive runs of a valid
+ * schedule (daily: 86400; weekly: 604800; "on the 31st": up to 62 days), over
+ * a 28-year window; undefined when it never runs (e.g. 30 February). What
+ * staleness is measured against: a weekly backup is not late on day 3.
+ * Day of month and day of week combine as the CronJob controller combines them
+ * (robfig/cron: either matches when both are restricted, both must otherwise).
+ */
+export function longestGapSeconds(expression: string): number | undefined {
+  if (gaps.has(expression)) return gaps.get(expression);
+  const parts = expression.trim().split(/\s+/);
+  const [minute, hour, dom, month, dow] = FIELDS.map((f, i) => fieldValues(parts[i]!, f));
+  const times: number[] = [...hour!.values].sort((a, b) => a - b).flatMap((h) => [...minute!.values].sort((a, b) => a - b).map((m) => h * 3600 + m * 60));
+  const start = Date.UTC(2001, 0, 1) / 1000 / DAY;
+  let previous: number | undefined;
+  let longest: number | undefined;
+  for (let day = start; day < start + WINDOW_DAYS; day++) {
+    const date = new Date(day * DAY * 1000);
+    if (!month!.values.has(date.getUTCMonth() + 1)) continue;
+    const domMatch = dom!.values.has(date.getUTCDate());
+    const dowMatch = dow!.values.has(date.getUTCDay());
+    if (!(dom!.star || dow!.star ? domMatch && dowMatch : domMatch || dowMatch)) continue;
+    for (const t of times) {
+      const at = day * DAY + t;
+      if (previous !== undefined) longest = Math.max(longest ?? 0, at - previous);
+      previous = at;
+    }
+  }
+  gaps.set(expression, longest);
+  return longest;
+}

@@ -337,7 +337,11 @@ export interface BackupStatus {
   enabled: boolean;
   schedule?: string;
   retentionDays?: number;
+  /** The longest time between two runs of the schedule, in seconds: how late a backup may be before it is stale. */
+  intervalSeconds?: number;
   location?: string;
+  /** When backups started for this tenant (its CronJob's creation): the first run is due within intervalSeconds. */
+  since?: string;
   /** True while a restore into this tenant has not succeeded. */
   suspended?: boolean;
   lastScheduleTime?: string;
@@ -365,6 +369,11 @@ export const backupStatusSchema = {
       enabled: { type: 'boolean', description: 'Whether scheduled backups are on.' },
       schedule: { type: 'string', description: 'The schedule in force (UTC).' },
       retentionDays: { type: 'integer', description: 'The retention in force, in days.' },
+      intervalSeconds: {
+        type: 'integer',
+        description: 'The longest time between two scheduled backups, in seconds (daily: 86400, weekly: 604800): how old the last success may be before alerts call it stale.',
+      },
+      since: { type: 'string', description: 'When scheduled backups started for this database (the CronJob was created): the first one is due within intervalSeconds.' },
       location: { type: 'string', description: 'Where the backups are: s3://<bucket>/<prefix>/<namespace>/<name>/.' },
       suspended: { type: 'boolean', description: 'True while backups wait for the restore (spec.restoreFrom) to succeed.' },
       lastScheduleTime: { type: 'string', description: 'When the CronJob last started a backup.' },

@@ -15,6 +15,7 @@
  * reads or returns a secret.
  */
 import { isKubernetesTime } from '../time.js';
+import { longestGapSeconds } from './cron.js';
 import type { BackupPlan } from './plan.js';
 import { EXIT_CODE_MEANINGS } from './scripts.js';
 import type { BackupStatus, RestoredFromStatus } from './settings.js';
@@ -36,11 +37,16 @@ export function backupStatus(plan: BackupPlan | undefined, observedCronJob?: unk
   const status = obj(obj(observedCronJob)?.status);
   const lastScheduleTime = time(status?.lastScheduleTime);
   const lastSuccessfulTime = time(status?.lastSuccessfulTime);
+  // When the CronJob was created: the first run is due at most one interval later (alerts on a backup that never succeeded).
+  const since = time(obj(obj(observedCronJob)?.metadata)?.creationTimestamp);
+  const intervalSeconds = longestGapSeconds(plan.schedule.cron);
   return {
     enabled: true,
     schedule: plan.schedule.cron,
     retentionDays: plan.schedule.retentionDays,
+    ...(intervalSeconds !== undefined ? { intervalSeconds } : {}),
     location: plan.location,
+    ...(since ? { since } : {}),
     ...(plan.schedule.suspended ? { suspended: true } : {}),
     ...(lastScheduleTime ? { lastScheduleTime } : {}),
     ...(lastSuccessfulTime ? { lastSuccessfulTime } : {}),
@@ -66,6 +72,7 @@ const EXIT_REASONS: Record<string, string> = {
   TARGET_NOT_EMPTY: 'TargetNotEmpty',
   DOWNLOAD_FAILED: 'DownloadFailed',
   RESTORE_FAILED: 'RestoreFailed',
+  SERVER_NEWER_THAN_CLIENT: 'ServerNewerThanClient',
 };
 
 function condition(job: Obj | undefined, type: string): Obj | undefined {

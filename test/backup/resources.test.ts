@@ -162,11 +162,14 @@ describe('renderBackupResources', () => {
 describe('status from observed objects', () => {
   it('status.backup carries the settings and the CronJob\'s times, and ignores what is not a time', () => {
     const p = plan({ schedule: '0 3 * * *' });
-    expect(backupStatus(p, { status: { lastScheduleTime: '2026-12-05T03:00:00Z', lastSuccessfulTime: '2026-12-05T03:02:11Z' } })).toEqual({
+    expect(backupStatus(p, { metadata: { creationTimestamp: '2026-11-20T08:00:00Z' }, status: { lastScheduleTime: '2026-12-05T03:00:00Z', lastSuccessfulTime: '2026-12-05T03:02:11Z' } })).toEqual({
       enabled: true,
       schedule: '0 3 * * *',
       retentionDays: 14,
+      // A daily schedule: the last success may be a day old (alerts follow the schedule).
+      intervalSeconds: 86400,
       location: 's3://tenantdb-backups/tenantdb/shop/orders-db/',
+      since: '2026-11-20T08:00:00Z',
       lastScheduleTime: '2026-12-05T03:00:00Z',
       lastSuccessfulTime: '2026-12-05T03:02:11Z',
     });
@@ -174,6 +177,18 @@ describe('status from observed objects', () => {
     expect(backupStatus(undefined)).toEqual({ enabled: false });
     expect(backupStatus(plan({}, { backup: { enabled: false } }))).toEqual({ enabled: false, location: 's3://tenantdb-backups/tenantdb/shop/orders-db/' });
     expect(backupStatus(plan({}, RESTORE))).toMatchObject({ suspended: true });
+  });
+
+  it.each<[string, number | undefined, string]>([
+    ['30 2 * * *', 86_400, 'daily'],
+    ['0 3 * * 0', 7 * 86_400, 'weekly: not stale on day 3'],
+    ['0 3 * * 1-5', 3 * 86_400, 'weekdays: Friday to Monday'],
+    ['15 */6 * * *', 6 * 3600, 'every six hours'],
+    ['0 3 31 * *', 61 * 86_400, 'the 31st: July to August is the shortest, but 31 August to 31 October is 61 days'],
+    ['0 3 1 * 1', 7 * 86_400, 'day of month OR day of week when both are restricted, as the CronJob controller reads it'],
+    ['0 0 30 2 *', undefined, 'never runs: no interval, rather than a made-up one'],
+  ])('status.backup.intervalSeconds of %s is %s (%s)', (schedule, interval) => {
+    expect(backupStatus(plan({ schedule })).intervalSeconds).toBe(interval);
   });
 
   const job = (conditions: Obj[], extra: Obj = {}) => ({ status: { conditions, ...extra } });

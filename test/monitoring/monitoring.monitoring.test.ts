@@ -32,6 +32,8 @@ import { PG_BIN, type PostgresServer } from '../sql/postgres.js';
 import { example, Tenant, throwawayServer } from '../sql/control-plane.js';
 import type { ProviderSql } from '../sql/provider-sql.js';
 import { select, total, type Sample } from './prom-text.js';
+import { longestGapSeconds } from '../../function/backup/cron.js';
+import { tenantIdentifier } from '../../function/naming.js';
 import { good, invalidSpec, notAllowed, withRequirements } from './requests.js';
 import { metricNames, monitoringTools, POSTGRES_EXPORTER, required, run, scrapeUntil, type Running } from './tools.js';
 
@@ -46,6 +48,20 @@ const seen = new Set<string>();
 /** Which sources ran: the names check needs all of them. */
 const ran = new Set<string>();
 const see = (samples: Sample[]) => samples.forEach((s) => seen.add(s.name));
+
+/**
+ * What the real programs printed for tenants in the states the alerts are about, fed to promtool at the
+ * end ("alerts on what the programs print"): kube-state-metrics' scrape of those tenants, and
+ * postgres_exporter's of an Alternating tenant near its limit.
+ */
+const stateSamples: Sample[] = [];
+const exporterSamples: Sample[] = [];
+/** The instant the state tenants' times are written against; promtool's clock (from 0) stands for it at ALERT_EVAL. */
+const STATE_NOW = Date.parse('2026-12-08T00:00:00Z') / 1000;
+const ALERT_EVAL_MINUTES = 60;
+/** The Alternating tenant near its connection limit: a namespaced XR for kube-state-metrics, a tenant in PostgreSQL. */
+const ALT = { namespace: 'team-alt', name: 'alt-db', limit: 5 };
+const ALT_DATABASE = tenantIdentifier('{namespace}_{name}', ALT.namespace, ALT.name);
 
 /** Set by vitest.monitoring.config.ts: `npm test` sees this file as skipped, `npm run test:monitoring` runs it. */
 const SUITE = process.env.TENANTDB_MONITORING === '1';
@@ -304,6 +320,70 @@ describe.skipIf(!haveControlPlane)('kube-state-metrics against a real API server
     expect(select(s, 'tenantdb_xr_info')).toEqual([]);
     ran.add('kube-state-metrics namespaced');
   }, 5 * 60_000);
+
+  // reason: the alerts must be right about what kube-state-metrics really prints for tenants in these states, not about hand-written series.
+  it('tenants in the states the alerts are about, as the function reports them (scraped for the alert test below)', async () => {
+    const k = cp!.client;
+    for (const crd of crdsWithUpcomingStatus('xrds/namespaced/definition.yaml')) await k.applyCRD(crd);
+    await k.ensureNamespace('team-s');
+    await k.ensureNamespace(ALT.namespace);
+    const at = (secondsBefore: number) => new Date((STATE_NOW - secondsBefore) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const day = 86_400;
+    const ready = conditions([['Ready', 'True', 'Available'], ['Synced', 'True', 'ReconcileSuccess'], ['Provisioned', 'True', 'Available']]);
+    const backup = (schedule: string, sinceDays: number, succeededDaysAgo?: number) => ({
+      enabled: true,
+      schedule,
+      retentionDays: 14,
+      intervalSeconds: longestGapSeconds(schedule),
+      location: 's3://example-tenantdb-backups/tenantdb/team-s/x/',
+      since: at(sinceDays * day),
+      ...(succeededDaysAgo === undefined ? {} : { lastScheduleTime: at(succeededDaysAgo * day + 300), lastSuccessfulTime: at(succeededDaysAgo * day) }),
+    });
+    const base = (name: string) => ({ database: `team_s_${name.replace(/-/g, '_')}`, role: `team_s_${name.replace(/-/g, '_')}`, protected: true, deletionProtection: true, conditions: ready });
+    // Backups on for two days, daily, never a success: its first run is long overdue.
+    await put(claim('team-s', 'never-db'), { ...base('never-db'), backup: backup('30 2 * * *', 2) });
+    // Weekly, on day 3 after its last success: on time.
+    await put(claim('team-s', 'weekly-db'), { ...base('weekly-db'), backup: backup('0 3 * * 0', 30, 3) });
+    // Daily, last success three days ago: stale.
+    await put(claim('team-s', 'daily-db'), { ...base('daily-db'), backup: backup('15 1 * * *', 30, 3) });
+    // Rotated long ago: its trigger passed 90 days ago, passwordChangedAt (no longer moving) is older still; nothing pending.
+    await put(claim('team-s', 'rotated-db', { passwordRotationTrigger: at(90 * day) }), {
+      ...base('rotated-db'),
+      passwordChangedAt: at(200 * day),
+      passwordRotation: { pending: false, trigger: at(90 * day) },
+    });
+    // A rotation asked for an hour ago and still pending.
+    await put(claim('team-s', 'pending-db', { passwordRotationTrigger: at(3600) }), {
+      ...base('pending-db'),
+      conditions: conditions([['Ready', 'True', 'Available'], ['Synced', 'True', 'ReconcileSuccess'], ['Provisioned', 'False', 'Waiting']]),
+      passwordRotation: { pending: true, trigger: at(3600) },
+    });
+    // Alternating, switched 10 minutes ago with an hour's grace; the next rotation, asked for since, waits for it.
+    await put(claim('team-s', 'grace-db', { passwordRotationTrigger: at(300), passwordRotation: { mode: 'Alternating', graceSeconds: 3600 } }), {
+      ...base('grace-db'),
+      passwordRotation: { pending: true, trigger: at(300), activeLogin: 'login-b', previousLogin: 'login-a', rotation: at(300), switchedAt: at(600) },
+    });
+    // The Alternating tenant whose database postgres_exporter sees near its limit (below).
+    await put(claim(ALT.namespace, ALT.name, { connectionLimit: ALT.limit, passwordRotation: { mode: 'Alternating' } }), {
+      database: ALT_DATABASE,
+      role: ALT_DATABASE,
+      protected: true,
+      conditions: ready,
+      passwordRotation: { pending: false, activeLogin: 'login-a', previousLogin: 'tenant', rotation: 'initial', switchedAt: at(30 * day) },
+    });
+    const s = await scrapeKsm((s) => select(s, 'tenantdb_info', { namespace: 'team-s' }).length >= 6 && select(s, 'tenantdb_info', { namespace: ALT.namespace }).length === 1);
+    const mine = s.filter((x) => x.labels.namespace === 'team-s' || x.labels.namespace === ALT.namespace);
+    // What the rules read is there, from the function's status fields.
+    const never = { namespace: 'team-s', claim: 'never-db' };
+    expect(total(mine, 'tenantdb_status_backup_interval_seconds', never)).toBe(86_400);
+    expect(total(mine, 'tenantdb_status_backup_since_time_seconds', never)).toBe(STATE_NOW - 2 * day);
+    expect(select(mine, 'tenantdb_status_backup_last_successful_time_seconds', never)).toEqual([]);
+    expect(total(mine, 'tenantdb_status_backup_interval_seconds', { claim: 'weekly-db' })).toBe(7 * day);
+    expect(total(mine, 'tenantdb_spec_password_rotation_grace_seconds', { claim: 'grace-db' })).toBe(3600);
+    expect(total(mine, 'tenantdb_status_password_rotation_switched_time_seconds', { claim: 'grace-db' })).toBe(STATE_NOW - 600);
+    stateSamples.push(...mine);
+    ran.add('kube-state-metrics states');
+  }, 5 * 60_000);
 });
 
 // ---------------------------------------------------------------------------
@@ -357,6 +437,26 @@ describe.skipIf(!havePostgres)('postgres_exporter custom queries against Postgre
       await new Promise((r) => setTimeout(r, 200));
     }
 
+    // The Alternating tenant near its limit: the app logs in as <role>_la or _lb, the reader as <role>_ro; every
+    // session in the database counts against the tenant's limit.
+    const alt = new Tenant(provider, example('namespaced', ALT.namespace, ALT.name, { connectionLimit: ALT.limit, readOnlyRole: true, passwordRotation: { mode: 'Alternating' }, secretsManager: { enabled: false } }));
+    alt.converge();
+    expect(statusDatabase(alt)).toBe(ALT_DATABASE);
+    const altLogins = [alt.login(), alt.login(), alt.login(), alt.login(), alt.login('readonly-secret')];
+    expect(altLogins[0]!.user).toMatch(/_l[ab]$/);
+    expect(altLogins[4]!.user).toMatch(/_ro$/);
+    for (const l of altLogins) {
+      sessions.push(spawn(join(PG_BIN, 'psql'), ['-X', '-q', '-h', server.host, '-p', String(server.port), '-U', l.user, '-d', l.database, '-c', 'SELECT pg_sleep(300)'], {
+        env: { ...process.env, PGPASSWORD: l.password, PGSSLMODE: 'disable' },
+        stdio: 'ignore',
+      }));
+    }
+    const altDeadline = Date.now() + 30_000;
+    while (server.must(server.asAdmin(), `SELECT count(*) FROM pg_stat_activity WHERE datname = '${ALT_DATABASE}'`)[0]![0] !== String(altLogins.length)) {
+      if (Date.now() > altDeadline) throw new Error('the Alternating tenant\'s sessions did not connect');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+
     const port = await freePort();
     exporter = run(POSTGRES_EXPORTER, [
       `--extend.query-path=${QUERIES}`, `--web.listen-address=127.0.0.1:${port}`,
@@ -366,7 +466,14 @@ describe.skipIf(!havePostgres)('postgres_exporter custom queries against Postgre
     see(s);
 
     // Exactly the tenant databases: no postgres, template0, template1.
-    expect(select(s, 'tenantdb_database_size_bytes').map((x) => x.labels.database).sort()).toEqual([dbLimited, dbOpen].sort());
+    expect(select(s, 'tenantdb_database_size_bytes').map((x) => x.labels.database).sort()).toEqual([dbLimited, dbOpen, ALT_DATABASE].sort());
+    // Every login of the Alternating tenant counts, against the tenant's limit.
+    const a = { database: ALT_DATABASE };
+    expect(total(s, 'tenantdb_database_connections', a)).toBe(5);
+    // The owner role itself has none: counting its sessions alone (the rule before) saw nothing.
+    expect(total(s, 'tenantdb_database_owner_connections', a)).toBe(0);
+    expect(total(s, 'tenantdb_database_tenant_connection_limit', a)).toBe(ALT.limit);
+    exporterSamples.push(...s.filter((x) => x.name.startsWith('tenantdb_database_')));
     const l = { database: dbLimited };
     const o = { database: dbOpen };
     expect(select(s, 'tenantdb_database_size_bytes', l)[0]!.labels.owner).toBe(login.user);
@@ -378,10 +485,76 @@ describe.skipIf(!havePostgres)('postgres_exporter custom queries against Postgre
     expect(total(s, 'tenantdb_database_connection_limit', l)).toBe(-1);
     expect(total(s, 'tenantdb_database_owner_connections', o)).toBe(0);
     expect(total(s, 'tenantdb_database_owner_connection_limit', o)).toBe(-1);
+    expect(total(s, 'tenantdb_database_tenant_connection_limit', l)).toBe(5);
+    expect(total(s, 'tenantdb_database_tenant_connection_limit', o)).toBe(-1);
     // The exporter's login is no secret of a tenant's, but neither it nor a tenant password may show.
     for (const word of [monitorPassword, login.password]) expect(text).not.toContain(word);
     ran.add('postgres_exporter');
   }, 5 * 60_000);
+});
+
+// ---------------------------------------------------------------------------
+/** A sample as a promtool series selector. */
+function seriesOf(sample: Sample): string {
+  const labels = Object.entries(sample.labels)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  return `${sample.name}{${labels.join(',')}}`;
+}
+
+/**
+ * The programs' output as promtool input: every series constant over the test, times moved so that
+ * promtool's clock (which starts at 0) reads STATE_NOW at ALERT_EVAL_MINUTES. Only values that are
+ * times (`*_time_seconds`) move; names, labels and every other value are as printed.
+ */
+function promtoolSeries(samples: Sample[]): Obj[] {
+  const offset = STATE_NOW - ALERT_EVAL_MINUTES * 60;
+  return samples.map((x) => ({
+    series: seriesOf(x),
+    values: `${x.name.endsWith('_time_seconds') ? x.value - offset : x.value}x${ALERT_EVAL_MINUTES + 10}`,
+  }));
+}
+
+describe.skipIf(!haveTools || !havePostgres)('alerts on what the programs print', () => {
+  // reason: which alerts fire must follow from the real series of tenants in each state: a never-succeeded backup, a weekly
+  // schedule on day 3, a rotation done long ago, one pending, one waiting for its grace period, an Alternating tenant near its limit.
+  it('promtool fires exactly the expected alerts for each tenant', () => {
+    if (!ran.has('kube-state-metrics states') || !ran.has('postgres_exporter')) {
+      if (!required('the alert test', 'needs the kube-state-metrics states and postgres_exporter, which did not run')) return;
+    }
+    const rule = parse(readFileSync(RULES, 'utf8')) as Obj;
+    const dir = mkdtempSync(join(tmpdir(), 'tenantdb-real-alerts-'));
+    const watched = 'TenantDatabase(BackupNeverSucceeded|BackupStale|PasswordRotationStuck|NearConnectionLimit)';
+    const firing = (alertname: string, namespace: string, claim: string) => ({ labels: `{alertname="${alertname}",claim="${claim}",namespace="${namespace}"}`, value: 1 });
+    try {
+      writeFileSync(join(dir, 'rules.yaml'), stringify(rule.spec));
+      writeFileSync(join(dir, 'tests.yaml'), stringify({
+        rule_files: ['rules.yaml'],
+        evaluation_interval: '1m',
+        tests: [{
+          interval: '1m',
+          input_series: promtoolSeries([...stateSamples, ...exporterSamples]),
+          promql_expr_test: [{
+            expr: `count by (alertname, namespace, claim) (ALERTS{alertstate="firing", alertname=~"${watched}"})`,
+            eval_time: `${ALERT_EVAL_MINUTES}m`,
+            exp_samples: [
+              firing('TenantDatabaseBackupNeverSucceeded', 'team-s', 'never-db'),
+              firing('TenantDatabaseBackupStale', 'team-s', 'daily-db'),
+              firing('TenantDatabaseNearConnectionLimit', ALT.namespace, ALT.name),
+              firing('TenantDatabasePasswordRotationStuck', 'team-s', 'pending-db'),
+            ],
+          }],
+        }],
+      }));
+      const out = execFileSync(bin('promtool'), ['test', 'rules', 'tests.yaml'], { cwd: dir, encoding: 'utf8' });
+      expect(out).toContain('SUCCESS');
+    } catch (error) {
+      const e = error as { stdout?: string; stderr?: string; message: string };
+      throw new Error(`promtool: ${e.stdout ?? ''}${e.stderr ?? ''}${e.message}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------
@@ -419,7 +592,7 @@ describe.skipIf(!SUITE)('rules and dashboard use only what the programs really p
 
   // reason: a metric name nobody prints makes a panel empty and an alert that can never fire, with no error anywhere.
   it('every metric name in the rules and the dashboard was seen', () => {
-    const sources = ['kube-state-metrics claim', 'kube-state-metrics namespaced', 'postgres_exporter', 'function'];
+    const sources = ['kube-state-metrics claim', 'kube-state-metrics namespaced', 'kube-state-metrics states', 'postgres_exporter', 'function'];
     const missingSources = sources.filter((s) => !ran.has(s));
     if (missingSources.length) {
       // Only reachable when the suites above were skipped (outside CI): say so instead of passing.
