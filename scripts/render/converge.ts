@@ -62,7 +62,7 @@ export interface Converged {
 type Call = (request: RunFunctionRequest) => Promise<RunFunctionResponse>;
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
-const unb64 = (s: unknown) => Buffer.from(String(s ?? ''), 'base64').toString('utf8');
+const unb64 = (s: unknown) => Buffer.from(typeof s === 'string' ? s : '', 'base64').toString('utf8');
 const at = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
 
 /** The simulated cluster: composed objects, and the Secrets the providers wrote. */
@@ -109,7 +109,7 @@ class Simulation {
   apply(response: RunFunctionResponse): void {
     const next: Record<string, Obj> = {};
     for (const [key, r] of Object.entries(response.desired?.resources ?? {})) {
-      const object = structuredClone((r.resource ?? {}) as Obj);
+      const object: Obj = structuredClone(r.resource ?? {});
       object.metadata = { ...object.metadata, annotations: { ...object.metadata?.annotations, 'crossplane.io/composition-resource-name': key } };
       object.status = { ...(this.observed[key]?.status ?? {}), ...(object.status ?? {}), conditions: READY };
       next[key] = object;
