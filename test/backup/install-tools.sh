@@ -7,6 +7,10 @@
 #     backup image ships;
 #   - PostgreSQL 15 (server and client) and shellcheck from apt, when missing
 #     (apt only as root; otherwise it says what is missing and goes on).
+#     Debian bookworm's archive serves no newer PostgreSQL (apt-cache policy
+#     postgresql-16 postgresql-17: no candidate, checked 2026-12-08), so the
+#     suite dumps PostgreSQL 15 only and simulates a server newer than the
+#     client (scripts.backup.test.ts); the backup image ships client 17 from PGDG.
 #
 # Idempotent: a venv whose pins match is reused (a few seconds). Prints the
 # venv's bin folder as its last line; test/backup/tools.ts looks there.
