@@ -342,6 +342,8 @@ describe.skipIf(!haveControlPlane)('kube-state-metrics against a real API server
     const base = (name: string) => ({ database: `team_s_${name.replace(/-/g, '_')}`, role: `team_s_${name.replace(/-/g, '_')}`, protected: true, deletionProtection: true, conditions: ready });
     // Backups on for two days, daily, never a success: its first run is long overdue.
     await put(claim('team-s', 'never-db'), { ...base('never-db'), backup: backup('30 2 * * *', 2) });
+    // Waiting for its restore (spec.restoreFrom): backups suspended, none yet, and none expected.
+    await put(claim('team-s', 'restoring-db'), { ...base('restoring-db'), backup: { ...backup('30 2 * * *', 2), suspended: true } });
     // Weekly, on day 3 after its last success: on time.
     await put(claim('team-s', 'weekly-db'), { ...base('weekly-db'), backup: backup('0 3 * * 0', 30, 3) });
     // Daily, last success three days ago: stale.
@@ -371,7 +373,7 @@ describe.skipIf(!haveControlPlane)('kube-state-metrics against a real API server
       conditions: ready,
       passwordRotation: { pending: false, activeLogin: 'login-a', previousLogin: 'tenant', rotation: 'initial', switchedAt: at(30 * day) },
     });
-    const s = await scrapeKsm((s) => select(s, 'tenantdb_info', { namespace: 'team-s' }).length >= 6 && select(s, 'tenantdb_info', { namespace: ALT.namespace }).length === 1);
+    const s = await scrapeKsm((s) => select(s, 'tenantdb_info', { namespace: 'team-s' }).length >= 7 && select(s, 'tenantdb_info', { namespace: ALT.namespace }).length === 1);
     const mine = s.filter((x) => x.labels.namespace === 'team-s' || x.labels.namespace === ALT.namespace);
     // What the rules read is there, from the function's status fields.
     const never = { namespace: 'team-s', claim: 'never-db' };
@@ -379,6 +381,7 @@ describe.skipIf(!haveControlPlane)('kube-state-metrics against a real API server
     expect(total(mine, 'tenantdb_status_backup_since_time_seconds', never)).toBe(STATE_NOW - 2 * day);
     expect(select(mine, 'tenantdb_status_backup_last_successful_time_seconds', never)).toEqual([]);
     expect(total(mine, 'tenantdb_status_backup_interval_seconds', { claim: 'weekly-db' })).toBe(7 * day);
+    expect(total(mine, 'tenantdb_status_backup_suspended', { claim: 'restoring-db' })).toBe(1);
     expect(total(mine, 'tenantdb_spec_password_rotation_grace_seconds', { claim: 'grace-db' })).toBe(3600);
     expect(total(mine, 'tenantdb_status_password_rotation_switched_time_seconds', { claim: 'grace-db' })).toBe(STATE_NOW - 600);
     stateSamples.push(...mine);
