@@ -76,6 +76,8 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
   }
 
   const explain = (r: ScriptRun) => `exit ${r.status}\n${r.stderr}`;
+  /** The tenant role (the composed Role's external name), which owns everything restored. */
+  const ownerRole = (t: Tenant): string => t.composed.role!.metadata.annotations['crossplane.io/external-name'];
 
   let source: Tenant;
   let sourcePlan: BackupPlan;
@@ -283,26 +285,26 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
 
     it('the plan suspends the new tenant\'s backups until the restore has succeeded', () => {
       expect((backupCronJob(targetPlan) as Record<string, any>).spec.suspend).toBe(true);
-      expect(restoreJob(targetPlan)).toBeDefined();
+      expect(restoreJob(targetPlan, ownerRole(target))).toBeDefined();
     });
 
     it('a named backup that does not exist is refused as BACKUP_NOT_FOUND, and nothing changes', async () => {
       const plan = planFor(target, { restoreFrom: { backup: '20000101T000000Z.dump', name: 'orders-db' } });
-      const r = await run(target, restoreJob(plan));
+      const r = await run(target, restoreJob(plan, ownerRole(target)));
       expect(r.status, explain(r)).toBe(EXIT_CODES.BACKUP_NOT_FOUND);
       expect(server.must(target.login(), "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace")).toEqual([['0']]);
     });
 
     it('latest from a tenant without backups is refused as BACKUP_NOT_FOUND', async () => {
       const plan = planFor(target, { restoreFrom: { backup: 'latest', name: 'never-backed-up' } });
-      const r = await run(target, restoreJob(plan));
+      const r = await run(target, restoreJob(plan, ownerRole(target)));
       expect(r.status, explain(r)).toBe(EXIT_CODES.BACKUP_NOT_FOUND);
     });
 
     it('latest fills the new, empty tenant database, and the data matches (rows, view, function, sequence)', async () => {
       const term = join(dir, 'termination-restore');
       writeFileSync(term, '');
-      const r = await run(target, restoreJob(targetPlan), { TERMINATION_LOG: term });
+      const r = await run(target, restoreJob(targetPlan, ownerRole(target)), { TERMINATION_LOG: term });
       expect(r.status, explain(r)).toBe(0);
       expect(snapshot(target)).toEqual(snapshot(source));
       const newest = s3.keys(BUCKET, 'tenantdb/shop/orders-db/').filter((k) => /\d{8}T\d{6}Z\.dump$/.test(k)).pop();
@@ -318,12 +320,53 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
       server.must(target.login(), "INSERT INTO public.orders (item, price) VALUES ('after restore', 1)");
     });
 
-    it('a restore into a database with data is refused as TARGET_NOT_EMPTY, and changes nothing', async () => {
+    it('run again (an XR whose status was lost composes the Job again), a restore finds its own data there: done, exit 0, nothing changed (reason: issue 24, a restore writes at most once)', async () => {
       const before = snapshot(target);
-      const r = await run(target, restoreJob(targetPlan));
+      const term = join(dir, 'termination-restore-again');
+      writeFileSync(term, '');
+      const r = await run(target, restoreJob(targetPlan, ownerRole(target)), { TERMINATION_LOG: term });
+      expect(r.status, explain(r)).toBe(0);
+      expect(r.stderr).toMatch(/already holds the restore of s3:\/\/\S+: nothing to do/);
+      const newest = s3.keys(BUCKET, 'tenantdb/shop/orders-db/').filter((k) => /\d{8}T\d{6}Z\.dump$/.test(k)).pop();
+      expect(readFileSync(term, 'utf8').trim()).toBe(`restored=${newest}`);
+      expect(snapshot(target)).toEqual(before);
+    });
+
+    it('a database with data that another restore (another source, or another named backup) put there is refused as TARGET_NOT_EMPTY, and nothing changes', async () => {
+      const before = snapshot(target);
+      const named = planFor(target, { restoreFrom: { backup: '20000101T000000Z', name: 'orders-db' } });
+      const r = await run(target, restoreJob(named, ownerRole(target)));
       expect(r.status, explain(r)).toBe(EXIT_CODES.TARGET_NOT_EMPTY);
       expect(r.stderr).toMatch(/refusing to restore into a database with data; nothing was changed/);
       expect(snapshot(target)).toEqual(before);
+    });
+
+    it('into an Alternating tenant (<name>-secret names <role>_la), everything restored belongs to the tenant role: the app reads and writes it through _la and then _lb, the reader reads it, and a backup afterwards succeeds (reason: issue 24, restored objects belong to the tenant role)', async () => {
+      const alt = new Tenant(provider, example('claim', 'shop', 'orders-db-alternating', {
+        schemas: ['reporting'], readOnlyRole: true, passwordRotation: { mode: 'Alternating', graceSeconds: 600 },
+      }));
+      alt.converge();
+      const owner = ownerRole(alt);
+      expect(alt.login().user, 'the restore runs as the login <name>-secret hands out').toBe(`${owner}_la`);
+      const plan = planFor(alt, { restoreFrom: { backup: 'latest', name: 'orders-db' } });
+      const r = await run(alt, restoreJob(plan, owner));
+      expect(r.status, explain(r)).toBe(0);
+      expect(snapshot(alt)).toEqual(snapshot(source));
+      const owners = server.must(alt.login(), "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class WHERE relnamespace IN ('public'::regnamespace, 'reporting'::regnamespace)");
+      expect(owners).toEqual([[owner]]);
+      server.must(alt.login(), "INSERT INTO public.orders (item, price) VALUES ('through _la', 1); UPDATE reporting.daily SET total = total + 1");
+
+      // After the first switch's grace period: a rotation asked for inside it waits (issue 24).
+      alt.now += 601_000;
+      alt.patch({ spec: { passwordRotationTrigger: '2027-01-01T00:00:00Z' } });
+      alt.converge();
+      expect(alt.login().user, 'the Secret switches to the other login').toBe(`${owner}_lb`);
+      server.must(alt.login(), "INSERT INTO public.orders (item, price) VALUES ('through _lb', 2); DELETE FROM reporting.daily WHERE day = '2026-01-01'");
+      expect(server.must(alt.login('readonly-secret'), "SELECT count(*) FROM public.orders WHERE item LIKE 'through%'")).toEqual([['2']]);
+      expect(server.psql(alt.login('readonly-secret'), "INSERT INTO public.orders (item) VALUES ('reader')").ok, 'the reader writes nothing').toBe(false);
+
+      const backup = await run(alt, backupCronJob(planFor(alt)));
+      expect(backup.status, `a backup as ${alt.login().user} dumps every table: ${explain(backup)}`).toBe(0);
     });
 
     it('one table alone is data enough to refuse', async () => {
@@ -331,7 +374,7 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
       other.converge();
       server.must(other.login(), 'CREATE TABLE public.t (x int);');
       const plan = planFor(other, { restoreFrom: { backup: 'latest', name: 'orders-db' } });
-      const r = await run(other, restoreJob(plan));
+      const r = await run(other, restoreJob(plan, ownerRole(other)));
       expect(r.status, explain(r)).toBe(EXIT_CODES.TARGET_NOT_EMPTY);
       expect(server.must(other.login(), 'SELECT count(*) FROM pg_class WHERE relname = \'orders\'')).toEqual([['0']]);
     });
@@ -348,7 +391,7 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
         GRANT CONNECT ON DATABASE ${database} TO ${user};
         GRANT USAGE, CREATE ON SCHEMA public TO ${user};`);
       const plan = planFor(other, { restoreFrom: { backup: 'latest', name: 'orders-db' } });
-      const r = await run(other, restoreJob(plan));
+      const r = await run(other, restoreJob(plan, ownerRole(other)));
       expect(r.status, explain(r)).toBe(EXIT_CODES.RESTORE_FAILED);
       expect(r.stderr).toMatch(/rolled back/);
       expect(server.must(server.asAdmin(other.login().database), "SELECT count(*) FROM pg_class WHERE relname = 'orders'")).toEqual([['0']]);
@@ -407,7 +450,7 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
       const [key] = iam.keys(BUCKET, billingPrefix);
       const plan = planFor(victim, { restoreFrom: { backup: 'latest', name: 'isolation-db' } }, undefined, iam.url);
       // A tampered Job: the shop tenant's restore pointed at billing's prefix.
-      const tampered = restoreJob({ ...plan, restore: { ...plan.restore!, sourcePrefix: billingPrefix, backup: key!.slice(billingPrefix.length) } }) as Record<string, any>;
+      const tampered = restoreJob({ ...plan, restore: { ...plan.restore!, sourcePrefix: billingPrefix, backup: key!.slice(billingPrefix.length) } }, ownerRole(victim)) as Record<string, any>;
       const container = containerOf(tampered);
       container.env = container.env.map((e: any) => (e.name === 'RESTORE_PREFIX' ? { name: e.name, value: billingPrefix } : e));
       const named = await run(victim, tampered, shopKeys);
