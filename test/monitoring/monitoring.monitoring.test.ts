@@ -410,7 +410,7 @@ describe.skipIf(!havePostgres)('postgres_exporter custom queries against Postgre
   });
 
   // reason: per-tenant size and connections against the limit are what app teams ask for first; the query must return exactly the tenant databases.
-  it('reports each tenant database: size, connections in use against the role limit, labelled by database', async () => {
+  it('reports each tenant database: size, every session in it against the tenant\'s limit, labelled by database', async () => {
     // Without the AWS copy: nothing here plays the AWS provider, and only the PostgreSQL side matters.
     const limited = new Tenant(provider, example('claim', 'team-p', 'limited-db', { connectionLimit: 5, secretsManager: { enabled: false } }));
     limited.converge();
@@ -484,8 +484,9 @@ describe.skipIf(!havePostgres)('postgres_exporter custom queries against Postgre
     expect(total(s, 'tenantdb_database_size_bytes', o)).toBeGreaterThan(1_000_000);
     expect(total(s, 'tenantdb_database_connections', l)).toBe(3);
     expect(total(s, 'tenantdb_database_owner_connections', l)).toBe(3);
-    expect(total(s, 'tenantdb_database_owner_connection_limit', l)).toBe(5);
-    expect(total(s, 'tenantdb_database_connection_limit', l)).toBe(-1);
+    // spec.connectionLimit is the database's limit (one limit for every login of the tenant); the roles have none.
+    expect(total(s, 'tenantdb_database_connection_limit', l)).toBe(5);
+    expect(total(s, 'tenantdb_database_owner_connection_limit', l)).toBe(-1);
     expect(total(s, 'tenantdb_database_owner_connections', o)).toBe(0);
     expect(total(s, 'tenantdb_database_owner_connection_limit', o)).toBe(-1);
     expect(total(s, 'tenantdb_database_tenant_connection_limit', l)).toBe(5);
