@@ -1,0 +1,388 @@
+/**
+ * The system under test of the model-based test (credentials.model.test.ts):
+ * one tenant in a cluster in miniature (test/support/cluster.ts: Crossplane
+ * applying answers, provider-sql v0.16.0's password rules, PostgreSQL's
+ * logins), the function behind the real gRPC server (harness.ts), and a
+ * ledger of every credential the function ever handed out.
+ *
+ * After every step (a claim edit, a reconcile, provider-sql catching up, the
+ * clock, a lost status, a Role deleted) `check()` holds the world to the
+ * credential promises of ../shared/SPEC.md ("Promises over time") and issue
+ * 24, named I1..I6 here and in the failures they raise:
+ *
+ * - I1 (Secrets name working logins): each Secret the function hands out that
+ *   exists (`secret` = <name>-secret, `readonly-secret`) names a login that
+ *   logs in with the password it holds. The one exception is the window
+ *   Single mode has by design: a rotation was asked for, provider-sql changed
+ *   the role's password after the function's last call, and the function has
+ *   not been called since (it cannot know yet); the next call must fix it.
+ * - I2 (grace): a credential ever handed out keeps its password and LOGIN
+ *   until another one has been handed out in its place AND graceSeconds have
+ *   passed since; a Single-mode credential (the tenant role's own in Single
+ *   mode, the reader's always) until a rotation is asked for; the reader's
+ *   also until the read-only role is switched off.
+ * - I3 (refusals and data): a Fatal answer carries no desired resources and
+ *   the cluster is left exactly as it was; a non-Fatal answer desires every
+ *   observed object that holds data or logins (Database, Role, Schema,
+ *   Extension), since Crossplane deletes what is not desired.
+ * - I4 (never locked out): once the tenant had a working credential, some
+ *   Secret (<name>-secret, a tenant login Role's connection secret, or the
+ *   password Secret its Role takes its password from) holds a working
+ *   credential of one of its logins.
+ * - I5 (determinism): the same request at the same clock gives byte-identical
+ *   answers (checked on the calls of reconciles that ask for it).
+ * - I6 (no password leaks): no password (nor the platform key) appears in the
+ *   XR status, results or conditions of any answer.
+ */
+import { Severity, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { requestFor, PLATFORM_KEY } from '../../scripts/shared/examples.js';
+import { Cluster, type CallFunction } from '../support/cluster.js';
+import { NOW } from '../support/shared.js';
+import type { FunctionUnderTest } from './harness.js';
+
+type Obj = Record<string, any>;
+
+/** The grace period every tenant of the model asks for (spec.passwordRotation.graceSeconds). */
+export const GRACE_SECONDS = 600;
+/** The first trigger a sequence sets is this plus its step; each later one is later still. */
+const FIRST_TRIGGER_BASE = Date.UTC(2026, 11, 5, 0, 0, 0);
+
+export type Mode = 'Single' | 'Alternating';
+/** The Secrets the function hands out, by composed-resource key. */
+export const HANDED_OUT = ['secret', 'readonly-secret'] as const;
+export type HandedOutKey = (typeof HANDED_OUT)[number];
+/** Observed objects that hold data or logins: a non-Fatal answer must desire each (I3). */
+const DATA_KINDS = new Set(['Database', 'Role', 'Schema', 'Extension']);
+/** The composed Secrets holding the password of a tenant login (its Role's passwordSecretRef). */
+const PASSWORD_SECRETS = ['password', 'login-a-password', 'login-b-password'];
+
+/** How a sequence starts: a new claim of one flavour. */
+export interface Initial {
+  flavour: 'claim' | 'namespaced';
+  mode: Mode;
+  readOnlyRole: boolean;
+  deletionProtection: boolean;
+}
+
+/** A credential handed out in a Secret, and when its promise ends. */
+interface Credential {
+  secret: HandedOutKey;
+  username: string;
+  password: string;
+  since: number;
+  /** When another credential took its place in the same Secret (or the Secret went away). */
+  stoppedAt?: number;
+  /** When its promise ended otherwise: a rotation asked for (Single mode, the reader), the reader switched off. */
+  releasedAt?: number;
+  releasedBy?: string;
+}
+
+/** PostgreSQL's logins at a function call: what the function could know. */
+interface PgSnapshot {
+  passwords: Map<string, string>;
+  noLogin: Set<string>;
+}
+
+export class InvariantViolation extends Error {}
+
+/** Counts for the report of a run. */
+export interface Stats {
+  sequences: number;
+  steps: number;
+  reconciles: number;
+  calls: number;
+  determinismChecks: number;
+  refusals: Record<string, number>;
+  switches: number;
+}
+
+export function newStats(): Stats {
+  return { sequences: 0, steps: 0, reconciles: 0, calls: 0, determinismChecks: 0, refusals: {}, switches: 0 };
+}
+
+const decode = (value: unknown) => Buffer.from(typeof value === 'string' ? value : '', 'base64').toString('utf8');
+const isSlotLogin = (username: string) => /_l[ab]$/.test(username);
+export const kubeTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export class World {
+  readonly cluster: Cluster;
+  /** The claim as edited so far (mirrors cluster.xr.spec). */
+  mode: Mode;
+  lastTrigger?: number;
+  readonly ledger: Credential[] = [];
+  /** What happened so far, for the message of a violation. */
+  readonly trail: string[] = [];
+  private pgAtLastCall: PgSnapshot;
+  private hadWorkingCredential = false;
+  private readonly call: CallFunction;
+  private twice = false;
+
+  constructor(
+    private readonly fn: FunctionUnderTest,
+    readonly initial: Initial,
+    private readonly stats: Stats,
+  ) {
+    const xr = initial.flavour === 'claim' ? 'examples/claim/production.yaml' : 'examples/namespaced/tenantdatabase.yaml';
+    const spec = { passwordRotation: { mode: initial.mode, graceSeconds: GRACE_SECONDS }, readOnlyRole: initial.readOnlyRole, deletionProtection: initial.deletionProtection };
+    const req = requestFor({ flavour: initial.flavour, xr, patch: { spec } });
+    this.cluster = new Cluster(req.observed!.composite!.resource as Obj, req.input as Obj);
+    this.cluster.writesStatus = true;
+    this.cluster.now = NOW;
+    this.mode = initial.mode;
+    this.pgAtLastCall = this.pgSnapshot();
+    this.call = async (request, now) => this.callOnce(request, now);
+    stats.sequences += 1;
+  }
+
+  get spec(): Obj {
+    return this.cluster.xr.spec as Obj;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Steps
+
+  async reconcile(options: { providerLag: boolean; twice: boolean }, label: string): Promise<void> {
+    const before = this.snapshot();
+    this.twice = options.twice;
+    const r = await this.cluster.reconcileVia(this.call, { providerLag: options.providerLag });
+    this.twice = false;
+    this.stats.reconciles += 1;
+    if (r.fatal) {
+      // I3: Crossplane applies nothing of a Fatal answer; the model must show exactly that.
+      const reason = r.response.results.find((x) => x.severity === Severity.SEVERITY_FATAL)?.reason ?? 'Fatal';
+      this.stats.refusals[reason] = (this.stats.refusals[reason] ?? 0) + 1;
+      if (Object.keys(r.response.desired?.resources ?? {}).length > 0) {
+        this.violation('I3', `a Fatal answer ("${r.fatal}") carries desired resources: ${Object.keys(r.response.desired!.resources).join(', ')}`);
+      }
+      if (this.snapshot() !== before) this.violation('I3', `a Fatal answer ("${r.fatal}") changed the cluster`);
+    }
+    this.step(`${label}${r.fatal ? ` -> refused: ${r.fatal}` : ''}`);
+  }
+
+  /** Reconcile (provider-sql answering at once) until nothing composed or handed out changes, at most `max` times. */
+  async converge(max = 10): Promise<void> {
+    for (let i = 0; i < max; i++) {
+      const before = this.convergenceKey();
+      await this.reconcile({ providerLag: false, twice: false }, `converge #${i + 1}`);
+      if (this.convergenceKey() === before) return;
+    }
+  }
+
+  /** provider-sql acting on the Roles it had not reconciled yet. */
+  providerCatchesUp(): void {
+    this.cluster.settle();
+    this.step('provider-sql catches up');
+  }
+
+  advance(seconds: number): void {
+    this.cluster.now += seconds * 1000;
+    this.step(`clock +${seconds}s`);
+  }
+
+  setTrigger(afterSeconds: number): void {
+    const at = Math.max(this.lastTrigger ?? FIRST_TRIGGER_BASE, FIRST_TRIGGER_BASE) + afterSeconds * 1000;
+    this.lastTrigger = at;
+    this.spec.passwordRotationTrigger = kubeTime(at);
+    // A rotation asked for ends the promise of every credential rotated in place: the reader's, and in Single mode the tenant role's own.
+    for (const c of this.ledger) {
+      const inPlace = c.secret === 'readonly-secret' || (this.mode === 'Single' && !isSlotLogin(c.username));
+      if (inPlace && c.releasedAt === undefined) this.release(c, `rotation to ${kubeTime(at)} asked for`);
+    }
+    this.step(`trigger := ${kubeTime(at)}`);
+  }
+
+  setMode(mode: Mode): void {
+    this.mode = mode;
+    this.spec.passwordRotation = { mode, graceSeconds: GRACE_SECONDS };
+    this.step(`mode := ${mode}`);
+  }
+
+  setProtection(on: boolean): void {
+    this.spec.deletionProtection = on;
+    this.step(`deletionProtection := ${on}`);
+  }
+
+  setReadOnly(on: boolean): void {
+    this.spec.readOnlyRole = on;
+    // Switching the reader off ends its access: its credentials are promised nothing from then on.
+    if (!on) for (const c of this.ledger) if (c.secret === 'readonly-secret' && c.releasedAt === undefined) this.release(c, 'readOnlyRole switched off');
+    this.step(`readOnlyRole := ${on}`);
+  }
+
+  /** Velero restores no status: the XR comes back with an empty one. */
+  loseStatus(): void {
+    this.cluster.xr = { ...this.cluster.xr, status: {} };
+    this.step('XR status lost');
+  }
+
+  /**
+   * `kubectl delete` of a composed Role MR: refused while a Usage protects it;
+   * otherwise (Orphan policy: the PostgreSQL role stays) the MR goes, and its
+   * connection secret with it (garbage collection, provider-sql is not asked:
+   * test/sql/control-plane.ts). Crossplane recreates it on the next reconcile.
+   */
+  deleteRole(key: string): void {
+    const role = this.cluster.observed[key];
+    if (role?.kind !== 'Role') return this.step(`delete Role ${key}: not composed`);
+    const usage = Object.values(this.cluster.observed).find(
+      (o) => /Usage$/.test(String(o.kind)) && o.spec?.of?.kind === 'Role' && o.spec?.of?.resourceRef?.name === role.metadata?.name,
+    );
+    if (usage) return this.step(`delete Role ${key}: refused by ${usage.kind} ${usage.metadata?.name}`);
+    const orphan = role.spec?.deletionPolicy === 'Orphan' || (Array.isArray(role.spec?.managementPolicies) && !role.spec.managementPolicies.includes('Delete') && !role.spec.managementPolicies.includes('*'));
+    if (!orphan) throw new Error(`the model only deletes Roles with an Orphan policy; ${key} has ${JSON.stringify(role.spec?.deletionPolicy ?? role.spec?.managementPolicies)}`);
+    const ref = role.spec?.writeConnectionSecretToRef ?? {};
+    this.cluster.secrets.delete(`${ref.namespace ?? role.metadata?.namespace ?? ''}/${ref.name}`);
+    delete this.cluster.observed[key];
+    this.step(`delete Role ${key}`);
+  }
+
+  // ---------------------------------------------------------------------------
+  // The function, called over the wire
+
+  private async callOnce(request: RunFunctionRequest, now: number): Promise<RunFunctionResponse> {
+    this.pgAtLastCall = this.pgSnapshot();
+    const wired = await this.fn.call(request, now, this.twice);
+    this.stats.calls += 1;
+    if (wired.again) {
+      this.stats.determinismChecks += 1;
+      if (!wired.again.equals(wired.responseBytes)) this.violation('I5', 'the same request at the same clock gave two different answers');
+    }
+    const response = wired.response;
+    this.checkNoLeak(response, request);
+    const fatal = response.results.some((r) => r.severity === Severity.SEVERITY_FATAL);
+    if (!fatal) {
+      const desired = response.desired?.resources ?? {};
+      for (const [key, r] of Object.entries(request.observed?.resources ?? {})) {
+        const kind = (r.resource)?.kind;
+        if (DATA_KINDS.has(kind) && !(key in desired)) this.violation('I3', `the answer drops observed ${kind} "${key}": Crossplane would delete it`);
+      }
+    }
+    return response;
+  }
+
+  /** I6: no password, nor the platform key, in what Crossplane shows (status, conditions, events). */
+  private checkNoLeak(response: RunFunctionResponse, request: RunFunctionRequest): void {
+    const secrets = new Set<string>([PLATFORM_KEY, ...this.cluster.passwords.values()]);
+    for (const data of this.cluster.secrets.values()) if (data.password) secrets.add(data.password);
+    for (const r of Object.values(request.observed?.resources ?? {})) {
+      const o = r.resource;
+      if (o?.apiVersion === 'v1' && o.kind === 'Secret' && o.data?.password) secrets.add(decode(o.data.password));
+    }
+    for (const r of Object.values(response.desired?.resources ?? {})) {
+      const o = r.resource;
+      if (o?.apiVersion === 'v1' && o.kind === 'Secret' && o.data?.password) secrets.add(decode(o.data.password));
+    }
+    const shown = JSON.stringify([response.desired?.composite?.resource?.status ?? null, response.results, response.conditions]);
+    for (const s of secrets) if (s.length >= 8 && shown.includes(s)) this.violation('I6', 'a password appears in the XR status, a result or a condition');
+  }
+
+  // ---------------------------------------------------------------------------
+  // The ledger and the invariants
+
+  /** After every step: record what is handed out now, then check every invariant. */
+  private step(label: string): void {
+    this.stats.steps += 1;
+    this.trail.push(`[${kubeTime(this.cluster.now)}] ${label}`);
+    this.record();
+    this.check();
+  }
+
+  private handedOut(key: HandedOutKey): { username: string; password: string } | undefined {
+    const secret = this.cluster.observed[key];
+    if (!secret?.data) return undefined;
+    return { username: decode(secret.data.username), password: decode(secret.data.password) };
+  }
+
+  private record(): void {
+    const now = this.cluster.now;
+    for (const key of HANDED_OUT) {
+      const current = this.handedOut(key);
+      for (const c of this.ledger) {
+        const same = current && c.username === current.username && c.password === current.password;
+        if (c.secret === key && !same && c.stoppedAt === undefined) {
+          c.stoppedAt = now;
+          if (key === 'secret') this.stats.switches += 1;
+        }
+      }
+      if (!current) continue;
+      const known = this.ledger.find((c) => c.secret === key && c.username === current.username && c.password === current.password);
+      if (!known) this.ledger.push({ secret: key, ...current, since: now });
+      else if (known.stoppedAt !== undefined) {
+        // Handed out again after it had stopped: a new promise from now on.
+        Object.assign(known, { since: now, stoppedAt: undefined, releasedAt: undefined, releasedBy: undefined });
+      }
+    }
+  }
+
+  private release(c: Credential, why: string): void {
+    c.releasedAt = this.cluster.now;
+    c.releasedBy = why;
+  }
+
+  private promised(c: Credential): boolean {
+    if (c.releasedAt !== undefined) return false;
+    return c.stoppedAt === undefined || this.cluster.now < c.stoppedAt + GRACE_SECONDS * 1000;
+  }
+
+  private changedSinceLastCall(username: string): boolean {
+    const pg = this.pgAtLastCall;
+    return pg.passwords.get(username) !== this.cluster.passwords.get(username) || pg.noLogin.has(username) !== this.cluster.noLogin.has(username);
+  }
+
+  private check(): void {
+    const c = this.cluster;
+    const problems: string[] = [];
+    // I2 first: a broken promise is the cause; I1 and I4 are what the app sees of it.
+    for (const cred of this.ledger) {
+      if (!this.promised(cred) || c.logsIn(cred.username, cred.password)) continue;
+      const until = cred.stoppedAt === undefined ? 'it is still handed out' : `it stopped being handed out at ${kubeTime(cred.stoppedAt)}, grace until ${kubeTime(cred.stoppedAt + GRACE_SECONDS * 1000)}`;
+      problems.push(`I2: ${cred.username} (handed out in "${cred.secret}" since ${kubeTime(cred.since)}) no longer logs in with its password (${this.why(cred.username, cred.password)}), but ${until}`);
+    }
+    for (const key of HANDED_OUT) {
+      const cur = this.handedOut(key);
+      if (!cur || c.logsIn(cur.username, cur.password)) continue;
+      const cred = this.ledger.find((x) => x.secret === key && x.username === cur.username && x.password === cur.password)!;
+      // Single mode's window: rotated in place after the function's last call, the function cannot know yet.
+      if (!this.promised(cred) && this.changedSinceLastCall(cur.username)) continue;
+      problems.push(`I1: "${key}" names ${cur.username}, which cannot log in with the password it holds (${this.why(cur.username, cur.password)})`);
+    }
+    const tenantLogins = [...new Set(this.ledger.filter((x) => x.secret === 'secret').map((x) => x.username))];
+    // A login's password Secret (its passwordSecretRef) holds a password only, for the login its Role names.
+    const inPasswordSecrets = PASSWORD_SECRETS.flatMap((key) => {
+      const data = c.observed[key]?.data;
+      return data?.password ? tenantLogins.map((username) => ({ username, password: decode(data.password) })) : [];
+    });
+    const candidates = [this.handedOut('secret'), ...[...c.secrets.values()].filter((d) => tenantLogins.includes(d.username ?? '')), ...inPasswordSecrets];
+    const working = candidates.some((d) => d?.username !== undefined && d.password !== undefined && c.logsIn(d.username, d.password));
+    if (working) this.hadWorkingCredential = true;
+    else if (this.hadWorkingCredential) problems.push('I4: no Secret holds a working credential of the tenant any more');
+    if (problems.length > 0) this.violation(problems[0]!.slice(0, 2), problems.join('\n  '));
+  }
+
+  private why(username: string, password: string): string {
+    const c = this.cluster;
+    if (!c.passwords.has(username)) return 'no such login';
+    if (c.passwords.get(username) !== password) return 'the role has another password';
+    return c.noLogin.has(username) ? 'the role has NOLOGIN' : 'unknown';
+  }
+
+  private violation(name: string, message: string): never {
+    throw new InvariantViolation(`${name} violated at step ${this.trail.length}:\n  ${message}\nsteps:\n  ${this.trail.join('\n  ')}`);
+  }
+
+  // ---------------------------------------------------------------------------
+
+  private pgSnapshot(): PgSnapshot {
+    return { passwords: new Map(this.cluster.passwords), noLogin: new Set(this.cluster.noLogin) };
+  }
+
+  /** Everything Crossplane and provider-sql hold, to compare across a Fatal answer. */
+  private snapshot(): string {
+    const c = this.cluster;
+    return JSON.stringify([c.xr, c.observed, [...c.secrets], [...c.passwords], [...c.noLogin]]);
+  }
+
+  private convergenceKey(): string {
+    return JSON.stringify([Object.keys(this.cluster.observed).sort(), HANDED_OUT.map((k) => this.handedOut(k)), [...this.cluster.passwords], [...this.cluster.noLogin]]);
+  }
+}
