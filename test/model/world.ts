@@ -38,6 +38,8 @@ import { Severity, type RunFunctionRequest, type RunFunctionResponse } from '@cr
 import { requestFor, PLATFORM_KEY } from '../../scripts/shared/examples.js';
 import { Cluster, type CallFunction } from '../support/cluster.js';
 import { NOW } from '../support/shared.js';
+import { ROTATION_ANNOTATION } from '../../function/passwords.js';
+import { rotationStamp } from '../../function/time.js';
 import type { FunctionUnderTest } from './harness.js';
 
 type Obj = Record<string, any>;
@@ -306,12 +308,33 @@ export class World {
       }
       if (!current) continue;
       const known = this.ledger.find((c) => c.secret === key && c.username === current.username && c.password === current.password);
-      if (!known) this.ledger.push({ secret: key, ...current, since: now });
+      if (!known) {
+        const cred: Credential = { secret: key, ...current, since: now };
+        const rotating = this.rotationUnderWay(key, cred);
+        // Single mode's window again: handed out while its own rotation is being applied, it is already on its way out.
+        if (rotating) this.release(cred, rotating);
+        this.ledger.push(cred);
+      }
       else if (known.stoppedAt !== undefined) {
         // Handed out again after it had stopped: a new promise from now on.
         Object.assign(known, { since: now, stoppedAt: undefined, releasedAt: undefined, releasedBy: undefined });
       }
     }
+  }
+
+  /**
+   * A credential rotated in place (the reader's; the tenant role's own in
+   * Single mode) whose rotation asked for is under way: the login's password
+   * Secret already holds the password of the latest trigger, and it is not
+   * this one. Returns why, or undefined.
+   */
+  private rotationUnderWay(key: HandedOutKey, cred: Credential): string | undefined {
+    const inPlace = key === 'readonly-secret' || (this.mode === 'Single' && !isSlotLogin(cred.username));
+    if (!inPlace || this.lastTrigger === undefined) return undefined;
+    const secret = this.cluster.observed[key === 'secret' ? 'password' : 'readonly-password'];
+    const stamp = rotationStamp(kubeTime(this.lastTrigger));
+    const rotating = secret?.metadata?.annotations?.[ROTATION_ANNOTATION] === stamp && decode(secret?.data?.password) !== cred.password;
+    return rotating ? `handed out while the rotation to ${kubeTime(this.lastTrigger)} was under way` : undefined;
   }
 
   private release(c: Credential, why: string): void {
