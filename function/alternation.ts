@@ -2,9 +2,10 @@
  * Alternating password rotation (spec.passwordRotation.mode: Alternating):
  * which of the two login roles is handed out, which gets the next password,
  * and when the previous one loses LOGIN. A part of the plan (plan.ts), kept
- * apart because it is the only decision that reads the clock and the XR's
- * recorded status together.
+ * apart because it is the only decision that reads the clock and the
+ * recorded state (alternation-record.ts) together.
  */
+import type { AlternationRecord } from './alternation-record.js';
 import { COMPOSED, type LoginOwner, type LoginSlot } from './composed.js';
 import type { Credentials } from './credentials.js';
 import { loginSlotRoleName } from './naming.js';
@@ -15,13 +16,8 @@ import { readiness } from './readiness.js';
 import type { TenantDatabaseSpec } from './spec.js';
 import { parseKubernetesTime } from './time.js';
 
-/** What the XR's status records of alternating rotation, read back on the next call (observe.ts). */
-export interface AlternationStatus {
-  activeLogin: LoginSlot;
-  previousLogin?: 'tenant' | LoginSlot;
-  rotation: string;
-  switchedAt?: string;
-}
+/** What the XR's status (and `<name>-secret`'s annotations) record of alternating rotation after this call. */
+export type AlternationStatus = AlternationRecord & { rotation: string };
 
 /**
  * Alternating password rotation: two login roles (`<role>_la`, `<role>_lb`)
@@ -32,8 +28,14 @@ export interface AlternationStatus {
  * `<name>-secret` switches to it only once provider-sql has published that
  * password and the membership is in place, so the credentials handed out
  * always work; the previous login keeps working for graceSeconds after the
- * switch, then loses LOGIN (never dropped). The switch is recorded in the XR's
- * status, so each decision is a function of the request and the clock.
+ * switch, then loses LOGIN (never dropped).
+ *
+ * The promise, whatever came before: a login handed out keeps its password
+ * and LOGIN until another one has been handed out and the grace period has
+ * passed since. So a rotation asked for while a grace period runs waits for
+ * it to end (the login in its grace period is the one the rotation would
+ * reuse), and a record whose switch time was lost starts the grace period
+ * again rather than cut it short.
  */
 export interface Alternation {
   /** login-a, login-b. */
@@ -43,13 +45,15 @@ export interface Alternation {
   /** The credentials <name>-secret and the AWS copy hold. */
   handedOut?: Credentials;
   tenantCanLogin: boolean;
-  /** For the status: undefined before the first switch. */
+  /** The record after this call, for the status and `<name>-secret`'s annotations; undefined before the first switch. */
   status?: AlternationStatus;
   /** The rotation asked for is not the one handed out yet. */
   pending: boolean;
   /** The login the rotation switches to, and its rotation. */
   target: LoginSlot;
   rotation: string;
+  /** A rotation asked for that waits for a grace period to end (ms since the epoch), and the PostgreSQL role in that grace period. */
+  waitsForGrace?: { untilMs: number; role: string };
   /** When a login still in its grace period loses LOGIN (ms since the epoch): the TTL wakes the tenant then. */
   graceEndsMs?: number;
 }
@@ -58,7 +62,7 @@ const otherSlot = (s: LoginSlot): LoginSlot => (s === 'login-a' ? 'login-b' : 'l
 const SLOT_LETTER: Record<LoginSlot, 'a' | 'b'> = { 'login-a': 'a', 'login-b': 'b' };
 
 /** RFC 3339 in whole seconds, as Kubernetes writes times. */
-function kubeTime(ms: number): string {
+export function kubeTime(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
@@ -72,13 +76,21 @@ export function plannedAlternation(
   login: (owner: LoginOwner, pgRole: string, canLogin: boolean, rotationWanted?: string | null) => Login,
 ): Alternation {
   const prev = facts.alternation;
-  const rotation = wanted ?? prev?.rotation ?? INITIAL_ROTATION;
-  // A new rotation goes to the idle login; the active one is never given a new password while handed out.
-  const target: LoginSlot = !prev ? 'login-a' : prev.rotation === rotation ? prev.activeLogin : otherSlot(prev.activeLogin);
   const graceMs = spec.passwordRotation.graceSeconds * 1000;
-  const switchedMs = prev?.switchedAt !== undefined ? parseKubernetesTime(prev.switchedAt) : undefined;
+  // A switch whose time is not known (an inferred record) is taken as now: the grace period starts again.
+  const switchedAt = prev?.switchedAt ?? (prev?.previousLogin ? kubeTime(nowMs) : undefined);
+  const switchedMs = switchedAt !== undefined ? parseKubernetesTime(switchedAt) : undefined;
   const prevGraceEnds = switchedMs !== undefined ? switchedMs + graceMs : undefined;
-  const inGrace = (who: 'tenant' | LoginSlot) => prev?.previousLogin === who && prevGraceEnds !== undefined && nowMs < prevGraceEnds;
+  const graceRunning = prev?.previousLogin !== undefined && prevGraceEnds !== undefined && nowMs < prevGraceEnds;
+  const inGrace = (who: 'tenant' | LoginSlot) => graceRunning && prev?.previousLogin === who;
+
+  const inPlace = prev ? (prev.rotation ?? facts.passwords[prev.activeLogin].secret?.rotation ?? INITIAL_ROTATION) : undefined;
+  const asked = wanted ?? inPlace ?? INITIAL_ROTATION;
+  // A new rotation goes to the idle login; the active one is never given a new password while handed
+  // out, and the idle one not while it is in its grace period: then the rotation waits.
+  const waits = prev !== undefined && asked !== inPlace && graceRunning;
+  const target: LoginSlot = !prev ? 'login-a' : asked === inPlace || waits ? prev.activeLogin : otherSlot(prev.activeLogin);
+  const rotation = waits ? inPlace! : asked;
 
   const targetLogin = login(target, loginSlotRoleName(role, SLOT_LETTER[target]), true, rotation);
   const membership = facts.resources.get(COMPOSED.loginMembership.key(target));
@@ -107,15 +119,19 @@ export function plannedAlternation(
   const idleLogin = login(idle, loginSlotRoleName(role, SLOT_LETTER[idle]), idleCanLogin, null);
 
   // The tenant role's own login: handed out until the first switch, then for the grace period.
-  let tenantCanLogin = true;
-  if (prev && !inGrace('tenant')) tenantCanLogin = false;
+  const tenantCanLogin = !prev || inGrace('tenant');
   if (prev && inGrace('tenant')) graceEndsMs = Math.min(graceEndsMs ?? Infinity, prevGraceEnds!);
   if (!prev && switching) graceEndsMs = nowMs + graceMs;
 
   const status: AlternationStatus | undefined = switching
     ? { activeLogin: target, previousLogin: prev?.activeLogin ?? 'tenant', rotation, switchedAt: kubeTime(nowMs) }
     : prev
-      ? { activeLogin: prev.activeLogin, ...(prev.previousLogin ? { previousLogin: prev.previousLogin } : {}), rotation: prev.rotation ?? rotation, ...(prev.switchedAt ? { switchedAt: prev.switchedAt } : {}) }
+      ? {
+          activeLogin: prev.activeLogin,
+          ...(prev.previousLogin ? { previousLogin: prev.previousLogin } : {}),
+          rotation: inPlace!,
+          ...(switchedAt ? { switchedAt } : {}),
+        }
       : undefined;
   const slots = [targetLogin, idleLogin].sort((a, b) => (a.owner < b.owner ? -1 : 1));
   const activeLogin = slots.find((l) => l.owner === active);
@@ -127,10 +143,10 @@ export function plannedAlternation(
     ...(handedOut ? { handedOut } : {}),
     tenantCanLogin,
     ...(status ? { status } : {}),
-    pending: !targetReady,
+    pending: !targetReady || waits,
     target,
     rotation,
+    ...(waits ? { waitsForGrace: { untilMs: prevGraceEnds, role: prev.previousLogin === 'tenant' ? role : loginSlotRoleName(role, SLOT_LETTER[prev.previousLogin!]) } } : {}),
     ...(graceEndsMs !== undefined ? { graceEndsMs } : {}),
   };
 }
-

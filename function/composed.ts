@@ -64,7 +64,7 @@ export type ObjectType = 'table' | 'sequence';
 const OBJECT_TYPE_KEY: Record<ObjectType, string> = { table: 'tables', sequence: 'sequences' };
 
 /** What a Usage protects; also the tail of its key and name. */
-export type UsageTarget = 'database' | 'role' | 'readonly-role' | 'xr' | 'claim';
+export type UsageTarget = 'database' | 'role' | 'readonly-role' | 'login-a-role' | 'login-b-role' | 'xr' | 'claim';
 
 /** One row of the table: a kind, how its key is spelt, and how its object is named. */
 export interface Row<A extends unknown[]> {

@@ -8,7 +8,8 @@
  * It never fails: a fact that is missing or malformed is simply absent.
  */
 import { getCondition, getObservedComposedResources, getRequiredResource, type RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
-import { COMPOSED, LOGIN_NAMES, LOGIN_OWNERS, readerSchemaOfKey, type LoginOwner, type LoginSlot } from './composed.js';
+import { recordFromAnnotations, recordFromStatus, type AlternationRecord } from './alternation-record.js';
+import { COMPOSED, LOGIN_NAMES, LOGIN_OWNERS, LOGIN_SLOTS, readerSchemaOfKey, type LoginOwner } from './composed.js';
 import { fromConnectionDetails, fromSecretData, type Credentials } from './credentials.js';
 import { ROTATION_ANNOTATION, type LoginPasswordFacts, type ObservedPasswordSecret } from './passwords.js';
 import type { ObservedConditions } from './readiness.js';
@@ -46,10 +47,10 @@ export interface Facts {
    */
   passwordKey: { asked: boolean; data?: Record<string, Uint8Array> };
   /**
-   * Alternating rotation as the function last recorded it in the XR's status (plan.ts, alternation):
-   * which login <name>-secret holds, the one before it, the rotation it is at, when it switched.
+   * Alternating rotation as last recorded (alternation-record.ts): which login <name>-secret holds,
+   * the one before it, the rotation it is at, when it switched. `source` says where it was read.
    */
-  alternation?: { activeLogin: LoginSlot; previousLogin?: 'tenant' | LoginSlot; rotation?: string; switchedAt?: string };
+  alternation?: AlternationRecord & { source: 'secret' | 'status' | 'inferred' };
   /** When provider-sql last changed the tenant role's password. */
   lastPasswordChange?: string;
   /** The ARN of the tenant's AWS secret, once the AWS provider reports it. */
@@ -161,17 +162,8 @@ export function observe(req: RunFunctionRequest): Facts {
       ...(observed[COMPOSED.restoreJob.key()]?.resource ? { restoreJob: observed[COMPOSED.restoreJob.key()]!.resource } : {}),
     },
   };
-  const alternation = field(req.observed?.composite?.resource, 'status', 'passwordRotation');
-  const active = field(alternation, 'activeLogin');
-  if (active === 'login-a' || active === 'login-b') {
-    const previous = field(alternation, 'previousLogin');
-    facts.alternation = {
-      activeLogin: active,
-      ...(previous === 'tenant' || previous === 'login-a' || previous === 'login-b' ? { previousLogin: previous } : {}),
-      ...(text(field(alternation, 'rotation')) !== undefined ? { rotation: text(field(alternation, 'rotation'))! } : {}),
-      ...(text(field(alternation, 'switchedAt')) !== undefined ? { switchedAt: text(field(alternation, 'switchedAt'))! } : {}),
-    };
-  }
+  const alternation = alternationRecord(observed, req.observed?.composite?.resource, facts.passwords);
+  if (alternation) facts.alternation = alternation;
   const restoredFrom = recordedRestore(req.observed?.composite?.resource);
   if (restoredFrom) facts.restoredFrom = restoredFrom;
   const lastPasswordChange = text(field(tenantRole, 'status', 'atProvider', 'lastPasswordChange'));
@@ -184,6 +176,36 @@ export function observe(req: RunFunctionRequest): Facts {
     facts.provisioned = { status: provisioned.status, ...(since === undefined ? {} : { lastTransitionTime: since }) };
   }
   return facts;
+}
+
+/**
+ * Alternating rotation's record (alternation-record.ts): from the annotations
+ * of the observed `<name>-secret` (the truth: they are written with the
+ * credentials they describe), else the XR's status (a Secret written by an
+ * earlier version), else inferred from what is observed — the login whose
+ * credentials `<name>-secret` holds, the other logins whose Roles still have
+ * LOGIN (the previous one, its grace period to start again), and the active
+ * login's rotation from its password Secret.
+ */
+function alternationRecord(
+  observed: ReturnType<typeof getObservedComposedResources>,
+  xr: unknown,
+  passwords: Record<LoginOwner, LoginPasswordFacts>,
+): Facts['alternation'] {
+  const secret = observed[COMPOSED.secret.key('tenant')]?.resource;
+  const annotated = recordFromAnnotations(field(secret, 'metadata', 'annotations'));
+  if (annotated) return { ...annotated, source: 'secret' };
+  const recorded = recordFromStatus(field(xr, 'status', 'passwordRotation'));
+  if (recorded) return { ...recorded, source: 'status' };
+  const username = fromSecretData(field(secret, 'data'))?.username;
+  const roleOf = (owner: LoginOwner) => observed[COMPOSED.role.key(owner)]?.resource;
+  const active = LOGIN_SLOTS.find((s) => username !== undefined && text(field(roleOf(s), 'metadata', 'annotations', EXTERNAL_NAME)) === username);
+  if (!active) return undefined;
+  const canLogin = (owner: LoginOwner) => field(roleOf(owner), 'spec', 'forProvider', 'privileges', 'login') === true;
+  const other = LOGIN_SLOTS.find((s) => s !== active)!;
+  const previousLogin = canLogin(other) ? other : canLogin('tenant') ? 'tenant' : undefined;
+  const rotation = passwords[active].secret?.rotation;
+  return { activeLogin: active, ...(previousLogin ? { previousLogin } : {}), ...(rotation ? { rotation } : {}), source: 'inferred' };
 }
 
 /**

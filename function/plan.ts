@@ -10,9 +10,9 @@
  * made: the step refuses, by throwing a ComposeError.
  */
 import type { Admitted } from './admit.js';
-import { plannedAlternation, type Alternation, type AlternationStatus } from './alternation.js';
+import { kubeTime, plannedAlternation, type Alternation, type AlternationStatus } from './alternation.js';
 import type { BackupPlan } from './backup/plan.js';
-import { COMPOSED, credentialKeys, isUsageKey, LOGIN_NAMES, LOGIN_OWNERS, LOGIN_SLOTS, slot, type LoginOwner, type LoginSlot, type NameParts, type ObjectType, type Slot } from './composed.js';
+import { COMPOSED, credentialKeys, isUsageKey, LOGIN_NAMES, LOGIN_OWNERS, LOGIN_SLOTS, slot, type LoginOwner, type LoginSlot, type NameParts, type ObjectType, type Slot, type UsageTarget as UsageTargetKey } from './composed.js';
 import { rdsSecretJson, type Credentials } from './credentials.js';
 import { SQL_VERSION, type Tenant, type UsageTarget } from './flavour.js';
 import type { FunctionInput } from './input.js';
@@ -438,10 +438,12 @@ function usages(plan: PlanBase, composed: Composed[]): Composed[] {
   const out: Composed[] = [
     { row: 'usage', slot: slot(COMPOSED.usage, tenant, 'database'), of: inFlavour(sqlApiVersion, 'Database', COMPOSED.database.name(tenant)), what: `Database ${plan.database}` },
   ];
-  for (const login of loginsOf(plan.tenantLogin, reader)) {
+  // Every role an app logs in as: the tenant's, the reader's, and the alternating logins.
+  const usageTargets: Record<LoginOwner, UsageTargetKey> = { tenant: 'role', reader: 'readonly-role', 'login-a': 'login-a-role', 'login-b': 'login-b-role' };
+  for (const login of [...loginsOf(plan.tenantLogin, reader), ...(plan.alternation?.slots ?? [])]) {
     // A Role not composed yet (waiting for its password Secret) is protected once it is.
     if (!composed.some((c) => c.row === 'role' && c.login === login)) continue;
-    const target = login.owner === 'tenant' ? 'role' : 'readonly-role';
+    const target = usageTargets[login.owner];
     out.push({ row: 'usage', slot: slot(COMPOSED.usage, tenant, target), of: inFlavour(sqlApiVersion, 'Role', COMPOSED.role.name(tenant, login.owner)), what: `Role ${login.role}` });
   }
   out.push({ row: 'usage', slot: slot(COMPOSED.usage, tenant, 'xr'), of: inFlavour(xrApiVersion, xrKind, xrName), what: `${xrKind} ${xrName}` });
@@ -509,7 +511,10 @@ function rotationState(
       ? `password rotation to ${trigger} not applied yet (role ${l.role})`
       : `password of role ${l.role} not applied yet (Secret ${l.passwordSecretNamespace}/${l.passwordSecret})`,
   );
-  if (alternation?.pending) {
+  if (alternation?.waitsForGrace) {
+    const { untilMs, role } = alternation.waitsForGrace;
+    waiting.push(`password rotation to ${trigger ?? 'a new password'} waits until ${kubeTime(untilMs)}, when the grace period of the previous login (role ${role}) ends`);
+  } else if (alternation?.pending) {
     const target = alternation.slots.find((l) => l.owner === alternation.target)!;
     waiting.push(
       trigger

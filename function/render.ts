@@ -67,7 +67,7 @@ function renderOne(plan: Plan, item: Composed): KubeObject {
     case 'backupCronJob':
       return present(backupCronJob(item.backup), item);
     case 'restoreJob':
-      return present(restoreJob(item.backup), item);
+      return present(restoreJob(item.backup, plan.role), item);
   }
 }
 

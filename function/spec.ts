@@ -118,7 +118,7 @@ export const specSchema = {
       minimum: -1,
       maximum: 10000,
       default: -1,
-      description: 'Maximum concurrent connections of the tenant role; -1 means no limit.',
+      description: "Maximum concurrent sessions on the tenant's database, whichever of its logins opens them (the database's CONNECTION LIMIT); -1 means no limit.",
     },
     encoding: {
       type: 'string',

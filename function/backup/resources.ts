@@ -199,13 +199,15 @@ export function backupCronJob(plan: BackupPlan): KubeObject | undefined {
  * the database having data); the function stops composing it once
  * status.restoredFrom records the restore.
  */
-export function restoreJob(plan: BackupPlan): KubeObject | undefined {
+export function restoreJob(plan: BackupPlan, ownerRole: string): KubeObject | undefined {
   const restore = plan.restore;
   if (!restore) return undefined;
   const restoreEnv = [
     env(RESTORE_ENV.bucket, plan.bucket),
     env(RESTORE_ENV.prefix, restore.sourcePrefix),
     env(RESTORE_ENV.backup, restore.backup),
+    // Everything restored belongs to the tenant role, whichever of its logins <name>-secret names.
+    env(RESTORE_ENV.ownerRole, ownerRole),
   ];
   return {
     apiVersion: 'batch/v1',
@@ -225,10 +227,10 @@ export function restoreJob(plan: BackupPlan): KubeObject | undefined {
  * order: the ServiceAccount whenever a CronJob or a Job needs it. An empty map
  * when the claim has backups off and asks for no restore.
  */
-export function renderBackupResources(plan: BackupPlan | undefined): Record<string, KubeObject> {
+export function renderBackupResources(plan: BackupPlan | undefined, ownerRole: string): Record<string, KubeObject> {
   if (!plan) return {};
   const cronJob = backupCronJob(plan);
-  const job = restoreJob(plan);
+  const job = restoreJob(plan, ownerRole);
   if (!cronJob && !job) return {};
   return {
     [BACKUP_SERVICEACCOUNT_KEY]: backupServiceAccount(plan),

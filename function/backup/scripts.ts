@@ -81,7 +81,15 @@ export const RESTORE_ENV = {
   prefix: 'RESTORE_PREFIX',
   /** `latest`, or a backup's name: `YYYYMMDDTHHMMSSZ.dump` (the `.dump` may be left out). */
   backup: 'RESTORE_BACKUP',
+  /**
+   * The tenant role, which owns everything restored whichever login runs the restore (in
+   * Alternating mode `<name>-secret` names `<role>_la` or `<role>_lb`, members of it).
+   */
+  ownerRole: 'RESTORE_OWNER_ROLE',
 } as const;
+
+/** The tenant database's comment once a restore has succeeded: this text, then the backup's key. */
+export const RESTORED_MARKER = 'tenantdb-restored: ';
 
 /**
  * A template tag for shell text: raw (backslashes stay as written), with `$\{`
@@ -255,7 +263,17 @@ report "stored=$KEY"
  * them). Grants are not restored (--no-privileges): they name the source's
  * roles, and a reader of the source tenant must not gain access to the new
  * one; the target's default privileges give its own reader access. Ownership
- * goes to the tenant's role (--no-owner --role).
+ * goes to the tenant's role (--no-owner --role=$RESTORE_OWNER_ROLE), not to the
+ * login that runs the restore: in Alternating mode that login is one of two
+ * members of the tenant role, and what it owned would be out of reach of the
+ * other one, of the reader and of pg_dump once the Secret switches.
+ *
+ * At most once: a restore that succeeded leaves a marker, the database's
+ * comment `tenantdb-restored: <key>`, written as the tenant role. A run that
+ * finds its target not empty but marked as restored from this source (the same
+ * backup, for a named one) has nothing to do: it reports the key and exits 0.
+ * That is what makes "done" survive an XR whose status was lost (a control
+ * plane restored from a backup): the Job runs again and finds its data there.
  */
 export const RESTORE_SCRIPT = sh`# -u: a misspelt variable is an error, not an empty string; -f: keys are never globbed.
 set -uf
@@ -265,6 +283,8 @@ check_pg
 need ${RESTORE_ENV.bucket} "$\{${RESTORE_ENV.bucket}:-}"
 need ${RESTORE_ENV.prefix} "$\{${RESTORE_ENV.prefix}:-}"
 need ${RESTORE_ENV.backup} "$\{${RESTORE_ENV.backup}:-}"
+need ${RESTORE_ENV.ownerRole} "$\{${RESTORE_ENV.ownerRole}:-}"
+OWNER=$${RESTORE_ENV.ownerRole}
 BUCKET=$${RESTORE_ENV.bucket}
 PREFIX=$${RESTORE_ENV.prefix}
 WANTED=$${RESTORE_ENV.backup}
@@ -297,6 +317,18 @@ SQL
 ) || die ${EXIT_CODES.DATABASE_UNREACHABLE} "cannot query database $PGDATABASE on $PGHOST:$PGPORT as $PGUSER"
 case "$OBJECTS" in ''|*[!0-9]*) die ${EXIT_CODES.DATABASE_UNREACHABLE} "unexpected answer from database $PGDATABASE" ;; esac
 if [ "$OBJECTS" != 0 ]; then
+  MARKER=$(psql -X -A -t -q -v ON_ERROR_STOP=1 -c "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = current_database()") ||
+    die ${EXIT_CODES.DATABASE_UNREACHABLE} "cannot query database $PGDATABASE"
+  case "$MARKER" in
+    "${RESTORED_MARKER}$PREFIX"*)
+      DONE=$\{MARKER#"${RESTORED_MARKER}"}
+      if [ "$WANTED" = latest ] || [ "$DONE" = "$PREFIX$WANTED" ]; then
+        log "database $PGDATABASE already holds the restore of s3://$BUCKET/$DONE: nothing to do"
+        report "restored=$DONE"
+        exit 0
+      fi
+      ;;
+  esac
   die ${EXIT_CODES.TARGET_NOT_EMPTY} "database $PGDATABASE already holds $OBJECTS objects (tables, functions, types, ...): refusing to restore into a database with data; nothing was changed"
 fi
 
@@ -332,7 +364,7 @@ awk 'NR == FNR { have[$0] = 1; next }
 
 exec 4>&1
 DOWNLOAD_RC=$( { { s3 s3 cp "$URL" - --only-show-errors; echo $? >&3; } |
-  pg_restore --no-owner --role="$PGUSER" --no-privileges --no-publications --no-subscriptions --no-security-labels \
+  pg_restore --no-owner --role="$OWNER" --no-privileges --no-publications --no-subscriptions --no-security-labels \
     --no-tablespaces --single-transaction --exit-on-error --use-list="$LIST" --dbname="$PGDATABASE" >&4; } 3>&1 )
 RESTORE_RC=$?
 exec 4>&-
@@ -343,5 +375,10 @@ if [ "$DOWNLOAD_RC" != 0 ]; then
   die ${EXIT_CODES.DOWNLOAD_FAILED} "download of $URL failed (aws exit $DOWNLOAD_RC)"
 fi
 log "restored $URL into $PGDATABASE"
+# The marker that makes a second run a no-op (see above). Should it fail, the data is there all the
+# same; a second run would then refuse as TARGET_NOT_EMPTY, which says what to check.
+printf '%s\n' "SET ROLE :\"owner\";" "SELECT format('COMMENT ON DATABASE %I IS %L', current_database(), :'marker') \\gexec" |
+  psql -X -q -v ON_ERROR_STOP=1 -v owner="$OWNER" -v marker="${RESTORED_MARKER}$KEY" >/dev/null ||
+  log "WARNING: restored, but could not mark database $PGDATABASE as restored from $KEY"
 report "restored=$KEY"
 `;

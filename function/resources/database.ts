@@ -6,13 +6,18 @@
  * denied for schema public"). Schema public belongs to pg_database_owner, so
  * the owner of the database can create tables there at once, on 15 and on
  * older servers alike.
+ *
+ * spec.connectionLimit is the database's CONNECTION LIMIT: one limit for the
+ * tenant, whichever login a session uses (the tenant role, Alternating
+ * rotation's two logins, the reader), so a tenant never holds more sessions
+ * on the shared server than it asked for. Superusers are not counted.
  */
 import type { Composed, Plan } from '../plan.js';
 import { sqlManaged, type KubeObject } from './managed.js';
 
 export function database(plan: Plan, item: Composed & { row: 'database' }): KubeObject {
   const { spec } = plan;
-  const forProvider: Record<string, unknown> = { owner: plan.role };
+  const forProvider: Record<string, unknown> = { owner: plan.role, connectionLimit: spec.connectionLimit };
   if (spec.encoding) forProvider.encoding = spec.encoding;
   if (spec.lcCollate) forProvider.lcCollate = spec.lcCollate;
   if (spec.lcCType) forProvider.lcCType = spec.lcCType;

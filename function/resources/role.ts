@@ -25,12 +25,13 @@ function privileges(login: boolean): Record<string, boolean> {
 }
 
 export function role(plan: Plan, { slot, login }: Composed & { row: 'role' }): KubeObject {
-  const { spec, tenant, input } = plan;
+  const { tenant, input } = plan;
   const forProvider: Record<string, unknown> = {
     privileges: privileges(login.canLogin),
   };
-  // The tenant's limit is for the tenant's connections; readers (BI tools) are not counted against it.
-  if (login.owner === 'tenant' || login.owner === 'login-a' || login.owner === 'login-b') forProvider.connectionLimit = spec.connectionLimit;
+  // The tenant's limit is the database's (database.ts), however many logins share it; an app's login
+  // roles say -1 explicitly, so a limit set by an earlier version is lifted rather than kept per role.
+  if (login.owner === 'tenant' || login.owner === 'login-a' || login.owner === 'login-b') forProvider.connectionLimit = -1;
   // Alternating rotation's login roles start every session as the tenant role (SET ROLE), so what
   // they create belongs to it and its default privileges for the reader cover it; they own nothing.
   if (login.owner === 'login-a' || login.owner === 'login-b') forProvider.configurationParameters = [{ name: 'role', value: plan.role }];

@@ -17,6 +17,7 @@ import { jdbcUrl, postgresUri } from '../credentials.js';
 import type { Composed, Plan } from '../plan.js';
 import type { KubeObject } from './managed.js';
 import { ROTATION_ANNOTATION } from '../passwords.js';
+import { recordAnnotations } from '../alternation-record.js';
 
 export const AWS_SECRET_STRING_KEY = 'secretString';
 
@@ -50,8 +51,14 @@ export function passwordSecret(plan: Plan, { slot, login, password, rotation }: 
   return kubeSecret(plan, slot.name, password !== undefined ? { password } : {}, login.passwordSecretNamespace, { [ROTATION_ANNOTATION]: rotation });
 }
 
-export function credentialsSecret(plan: Plan, { slot, credentials: c }: Composed & { row: 'secret' }): KubeObject {
+/**
+ * In Alternating mode `<name>-secret` also carries the rotation's record
+ * (alternation-record.ts): the XR's status can be lost, this Secret is what
+ * hands the login out.
+ */
+export function credentialsSecret(plan: Plan, { slot, login, credentials: c }: Composed & { row: 'secret' }): KubeObject {
   const sslMode = plan.input.sql.sslMode;
+  const record = login.owner === 'tenant' ? plan.alternation?.status : undefined;
   return kubeSecret(plan, slot.name, {
     username: c.username,
     password: c.password,
@@ -60,7 +67,7 @@ export function credentialsSecret(plan: Plan, { slot, credentials: c }: Composed
     database: plan.database,
     uri: postgresUri(c, plan.database, sslMode),
     jdbcUrl: jdbcUrl(c, plan.database, sslMode),
-  });
+  }, plan.tenant.namespace, record ? recordAnnotations(record) : undefined);
 }
 
 /** `json`: the login's credentials in the RDS format (credentials.ts rdsSecretJson). */

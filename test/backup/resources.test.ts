@@ -36,20 +36,22 @@ function plan(platform: Record<string, unknown> = {}, claim: Record<string, unkn
 }
 
 const RESTORE = { restoreFrom: { backup: 'latest', name: 'orders-db' } };
+/** The tenant role the restore Job hands everything to (RESTORE_OWNER_ROLE). */
+const OWNER = 'shop_orders_db_0123abcd';
 type Obj = Record<string, any>;
 const podSpec = (o: Obj) => (o.kind === 'CronJob' ? o.spec.jobTemplate.spec : o.spec).template.spec;
 
 describe('renderBackupResources', () => {
   it('composes the ServiceAccount and the CronJob; the Job only for a restore; nothing when backups are off and no restore', () => {
-    expect(Object.keys(renderBackupResources(plan()))).toEqual([BACKUP_SERVICEACCOUNT_KEY, BACKUP_CRONJOB_KEY]);
-    expect(Object.keys(renderBackupResources(plan({}, RESTORE)))).toEqual([BACKUP_SERVICEACCOUNT_KEY, BACKUP_CRONJOB_KEY, RESTORE_JOB_KEY]);
-    expect(Object.keys(renderBackupResources(plan({}, { ...RESTORE, backup: { enabled: false } })))).toEqual([BACKUP_SERVICEACCOUNT_KEY, RESTORE_JOB_KEY]);
-    expect(renderBackupResources(plan({}, { backup: { enabled: false } }))).toEqual({});
-    expect(renderBackupResources(undefined)).toEqual({});
+    expect(Object.keys(renderBackupResources(plan(), OWNER))).toEqual([BACKUP_SERVICEACCOUNT_KEY, BACKUP_CRONJOB_KEY]);
+    expect(Object.keys(renderBackupResources(plan({}, RESTORE), OWNER))).toEqual([BACKUP_SERVICEACCOUNT_KEY, BACKUP_CRONJOB_KEY, RESTORE_JOB_KEY]);
+    expect(Object.keys(renderBackupResources(plan({}, { ...RESTORE, backup: { enabled: false } }), OWNER))).toEqual([BACKUP_SERVICEACCOUNT_KEY, RESTORE_JOB_KEY]);
+    expect(renderBackupResources(plan({}, { backup: { enabled: false } }), OWNER)).toEqual({});
+    expect(renderBackupResources(undefined, OWNER)).toEqual({});
   });
 
   it('is deterministic, byte for byte', () => {
-    expect(JSON.stringify(renderBackupResources(plan({}, RESTORE)))).toBe(JSON.stringify(renderBackupResources(plan({}, RESTORE))));
+    expect(JSON.stringify(renderBackupResources(plan({}, RESTORE), OWNER))).toBe(JSON.stringify(renderBackupResources(plan({}, RESTORE), OWNER)));
   });
 
   it('the CronJob: UTC schedule, Forbid, deadlines, history limits, suspended while a restore is pending', () => {
@@ -74,7 +76,7 @@ describe('renderBackupResources', () => {
 
   it.each<{ reason: string; object: () => Obj; container: string; script: string }>([
     { reason: 'backup CronJob', object: () => backupCronJob(plan())!, container: 'backup', script: BACKUP_SCRIPT },
-    { reason: 'restore Job', object: () => restoreJob(plan({}, RESTORE))!, container: 'restore', script: RESTORE_SCRIPT },
+    { reason: 'restore Job', object: () => restoreJob(plan({}, RESTORE), OWNER)!, container: 'restore', script: RESTORE_SCRIPT },
   ])('the $reason runs its inline script hardened, with the database settings only by secretKeyRef', ({ object, container, script }) => {
     const spec = podSpec(object());
     expect(spec).toMatchObject({
@@ -107,12 +109,12 @@ describe('renderBackupResources', () => {
   });
 
   it('the Job fails at once on exit codes no retry can fix, and ignores disruptions', () => {
-    const policy = (restoreJob(plan({}, RESTORE)) as Obj).spec.podFailurePolicy;
+    const policy = (restoreJob(plan({}, RESTORE), OWNER) as Obj).spec.podFailurePolicy;
     expect(policy.rules[0]).toEqual({ action: 'FailJob', onExitCodes: { containerName: 'restore', operator: 'In', values: NON_RETRYABLE_EXIT_CODES } });
     expect(NON_RETRYABLE_EXIT_CODES).toEqual(expect.arrayContaining([EXIT_CODES.TARGET_NOT_EMPTY, EXIT_CODES.BACKUP_NOT_FOUND, EXIT_CODES.CONFIG]));
     expect(NON_RETRYABLE_EXIT_CODES).not.toContain(EXIT_CODES.DATABASE_UNREACHABLE);
     expect(policy.rules[1]).toEqual({ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] });
-    expect((restoreJob(plan({}, RESTORE)) as Obj).spec.ttlSecondsAfterFinished).toBeUndefined();
+    expect((restoreJob(plan({}, RESTORE), OWNER) as Obj).spec.ttlSecondsAfterFinished).toBeUndefined();
   });
 
   it.each<{ reason: string; platform: Record<string, unknown>; env: Record<string, string>; absent: string[] }>([
@@ -136,7 +138,7 @@ describe('renderBackupResources', () => {
   });
 
   it('the restore reads the source tenant\'s prefix and the backup asked for', () => {
-    const c = podSpec(restoreJob(plan({}, { restoreFrom: { backup: '20261204T020000Z.dump', name: 'old-db' } }))!).containers[0];
+    const c = podSpec(restoreJob(plan({}, { restoreFrom: { backup: '20261204T020000Z.dump', name: 'old-db' } }), OWNER)!).containers[0];
     const values = Object.fromEntries(c.env.filter((e: Obj) => 'value' in e).map((e: Obj) => [e.name, e.value]));
     expect(values).toMatchObject({ RESTORE_BUCKET: 'tenantdb-backups', RESTORE_PREFIX: 'tenantdb/shop/old-db/', RESTORE_BACKUP: '20261204T020000Z.dump' });
   });
@@ -149,7 +151,7 @@ describe('renderBackupResources', () => {
     },
     { reason: 'Pod Identity: a plain ServiceAccount (the association lives in EKS)', credentials: { mode: 'PodIdentity' } },
   ])('$reason', ({ credentials, annotations }) => {
-    const sa = renderBackupResources(plan({ credentials }))[BACKUP_SERVICEACCOUNT_KEY]!;
+    const sa = renderBackupResources(plan({ credentials }), OWNER)[BACKUP_SERVICEACCOUNT_KEY]!;
     expect(sa).toMatchObject({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'orders-db-backup', namespace: 'shop' }, automountServiceAccountToken: false });
     expect((sa.metadata as Obj).annotations).toEqual(annotations);
   });
@@ -231,7 +233,7 @@ describe('status from observed objects', () => {
 
 describe('no secret anywhere', () => {
   it('no rendered object carries a password, a secret value or a PGPASSWORD value', () => {
-    const text = JSON.stringify(renderBackupResources(plan({}, RESTORE)));
+    const text = JSON.stringify(renderBackupResources(plan({}, RESTORE), OWNER));
     expect(text).not.toMatch(/"PGPASSWORD","value"/);
     expect(text).not.toMatch(/password=|PGPASSWORD=/);
   });

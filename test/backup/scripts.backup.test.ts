@@ -75,6 +75,8 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
   }
 
   const explain = (r: ScriptRun) => `exit ${r.status}\n${r.stderr}`;
+  /** The tenant role (the composed Role's external name), which owns everything restored. */
+  const ownerRole = (t: Tenant): string => t.composed.role!.metadata.annotations['crossplane.io/external-name'];
 
   let source: Tenant;
   let sourcePlan: BackupPlan;
@@ -210,26 +212,26 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
 
     it('the plan suspends the new tenant\'s backups until the restore has succeeded', () => {
       expect((backupCronJob(targetPlan) as Record<string, any>).spec.suspend).toBe(true);
-      expect(restoreJob(targetPlan)).toBeDefined();
+      expect(restoreJob(targetPlan, ownerRole(target))).toBeDefined();
     });
 
     it('a named backup that does not exist is refused as BACKUP_NOT_FOUND, and nothing changes', async () => {
       const plan = planFor(target, { restoreFrom: { backup: '20000101T000000Z.dump', name: 'orders-db' } });
-      const r = await run(target, restoreJob(plan));
+      const r = await run(target, restoreJob(plan, ownerRole(target)));
       expect(r.status, explain(r)).toBe(EXIT_CODES.BACKUP_NOT_FOUND);
       expect(server.must(target.login(), "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace")).toEqual([['0']]);
     });
 
     it('latest from a tenant without backups is refused as BACKUP_NOT_FOUND', async () => {
       const plan = planFor(target, { restoreFrom: { backup: 'latest', name: 'never-backed-up' } });
-      const r = await run(target, restoreJob(plan));
+      const r = await run(target, restoreJob(plan, ownerRole(target)));
       expect(r.status, explain(r)).toBe(EXIT_CODES.BACKUP_NOT_FOUND);
     });
 
     it('latest fills the new, empty tenant database, and the data matches (rows, view, function, sequence)', async () => {
       const term = join(dir, 'termination-restore');
       writeFileSync(term, '');
-      const r = await run(target, restoreJob(targetPlan), { TERMINATION_LOG: term });
+      const r = await run(target, restoreJob(targetPlan, ownerRole(target)), { TERMINATION_LOG: term });
       expect(r.status, explain(r)).toBe(0);
       expect(snapshot(target)).toEqual(snapshot(source));
       const newest = s3.keys(BUCKET, 'tenantdb/shop/orders-db/').filter((k) => /\d{8}T\d{6}Z\.dump$/.test(k)).pop();
@@ -247,7 +249,7 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
 
     it('a restore into a database with data is refused as TARGET_NOT_EMPTY, and changes nothing', async () => {
       const before = snapshot(target);
-      const r = await run(target, restoreJob(targetPlan));
+      const r = await run(target, restoreJob(targetPlan, ownerRole(target)));
       expect(r.status, explain(r)).toBe(EXIT_CODES.TARGET_NOT_EMPTY);
       expect(r.stderr).toMatch(/refusing to restore into a database with data; nothing was changed/);
       expect(snapshot(target)).toEqual(before);
@@ -258,7 +260,7 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
       other.converge();
       server.must(other.login(), 'CREATE TABLE public.t (x int);');
       const plan = planFor(other, { restoreFrom: { backup: 'latest', name: 'orders-db' } });
-      const r = await run(other, restoreJob(plan));
+      const r = await run(other, restoreJob(plan, ownerRole(other)));
       expect(r.status, explain(r)).toBe(EXIT_CODES.TARGET_NOT_EMPTY);
       expect(server.must(other.login(), 'SELECT count(*) FROM pg_class WHERE relname = \'orders\'')).toEqual([['0']]);
     });
@@ -275,7 +277,7 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
         GRANT CONNECT ON DATABASE ${database} TO ${user};
         GRANT USAGE, CREATE ON SCHEMA public TO ${user};`);
       const plan = planFor(other, { restoreFrom: { backup: 'latest', name: 'orders-db' } });
-      const r = await run(other, restoreJob(plan));
+      const r = await run(other, restoreJob(plan, ownerRole(other)));
       expect(r.status, explain(r)).toBe(EXIT_CODES.RESTORE_FAILED);
       expect(r.stderr).toMatch(/rolled back/);
       expect(server.must(server.asAdmin(other.login().database), "SELECT count(*) FROM pg_class WHERE relname = 'orders'")).toEqual([['0']]);
@@ -334,7 +336,7 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
       const [key] = iam.keys(BUCKET, billingPrefix);
       const plan = planFor(victim, { restoreFrom: { backup: 'latest', name: 'isolation-db' } }, undefined, iam.url);
       // A tampered Job: the shop tenant's restore pointed at billing's prefix.
-      const tampered = restoreJob({ ...plan, restore: { ...plan.restore!, sourcePrefix: billingPrefix, backup: key!.slice(billingPrefix.length) } }) as Record<string, any>;
+      const tampered = restoreJob({ ...plan, restore: { ...plan.restore!, sourcePrefix: billingPrefix, backup: key!.slice(billingPrefix.length) } }, ownerRole(victim)) as Record<string, any>;
       const container = containerOf(tampered);
       container.env = container.env.map((e: any) => (e.name === 'RESTORE_PREFIX' ? { name: e.name, value: billingPrefix } : e));
       const named = await run(victim, tampered, shopKeys);

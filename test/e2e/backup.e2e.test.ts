@@ -66,7 +66,7 @@ function render(v: Variant): Obj[] {
   if ('error' in parsed) throw new Error(parsed.error);
   const r = resolveBackup({ namespace: v.namespace, name: v.name }, v.claim ?? {}, parsed.input);
   if (!('plan' in r) || !r.plan) throw new Error(`no plan: ${JSON.stringify(r)}`);
-  return Object.values(renderBackupResources(r.plan));
+  return Object.values(renderBackupResources(r.plan, 'shop_orders_db_0123abcd'));
 }
 
 describe.skipIf(!E2E)('backup objects in a real kube-apiserver', () => {
