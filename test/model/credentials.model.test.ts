@@ -35,7 +35,7 @@ import { GRACE_SECONDS, newStats, type Initial } from './world.js';
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 /** The short search of `npm test`: a few hundred sequences in seconds on 2 cores. */
 const RUNS = env('TENANTDB_MODEL_RUNS', 200);
-const MAX_COMMANDS = env('TENANTDB_MODEL_MAX_COMMANDS', 25);
+const MAX_COMMANDS = env('TENANTDB_MODEL_MAX_COMMANDS', 20);
 const SEED = process.env.TENANTDB_MODEL_SEED ? Number(process.env.TENANTDB_MODEL_SEED) : undefined;
 const TIMEOUT_MS = env('TENANTDB_MODEL_TIMEOUT_MS', 120_000);
 /** Triage only: a comma-separated list of command names to generate (default: all of them). */
@@ -105,7 +105,7 @@ describe.skipIf(!present)('credential promises (model-based, real gRPC server)',
     const stats = newStats();
     const started = Date.now();
     await fc.assert(
-      fc.asyncProperty(initialArbitrary, fc.commands(commandArbitraries(ONLY), { maxCommands: MAX_COMMANDS }), (initial, commands) =>
+      fc.asyncProperty(initialArbitrary, fc.commands(commandArbitraries(ONLY), { maxCommands: MAX_COMMANDS, size: 'max' }), (initial, commands) =>
         runSequence(fn!, stats, initial, commands),
       ),
       { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}), endOnFailure: false },

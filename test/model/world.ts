@@ -64,6 +64,8 @@ export interface Initial {
   mode: Mode;
   readOnlyRole: boolean;
   deletionProtection: boolean;
+  /** Provisioned first (reconciled until nothing changes) before the commands run. */
+  converged?: boolean;
 }
 
 /** A credential handed out in a Secret, and when its promise ends. */
@@ -134,6 +136,30 @@ export class World {
     this.pgAtLastCall = this.pgSnapshot();
     this.call = async (request, now) => this.callOnce(request, now);
     stats.sequences += 1;
+  }
+
+  /**
+   * A copy of this world, for another sequence to start from the same state:
+   * a provisioned tenant is reconciled into being once per Initial, not once
+   * per sequence (the function is deterministic, so every copy would get there
+   * through the very same answers).
+   */
+  fork(stats: Stats): World {
+    const w = new World(this.fn, this.initial, stats);
+    const [from, to] = [this.cluster, w.cluster];
+    to.xr = structuredClone(from.xr);
+    to.observed = structuredClone(from.observed);
+    to.secrets = new Map([...from.secrets].map(([k, v]) => [k, { ...v }]));
+    to.passwords = new Map(from.passwords);
+    to.noLogin = new Set(from.noLogin);
+    to.now = from.now;
+    w.mode = this.mode;
+    if (this.lastTrigger !== undefined) w.lastTrigger = this.lastTrigger;
+    w.ledger.push(...structuredClone(this.ledger));
+    w.trail.push(...this.trail);
+    w.pgAtLastCall = { passwords: new Map(this.pgAtLastCall.passwords), noLogin: new Set(this.pgAtLastCall.noLogin) };
+    w.hadWorkingCredential = this.hadWorkingCredential;
+    return w;
   }
 
   get spec(): Obj {
