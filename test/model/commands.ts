@@ -153,6 +153,17 @@ export class LoseStatus extends Step {
   }
 }
 
+/** The restore Job's pod runs to its end (when one is composed and not finished). */
+export class RunRestoreJob extends Step {
+  run(_claim: Claim, world: World): Promise<void> {
+    world.runRestoreJob();
+    return Promise.resolve();
+  }
+  toString(): string {
+    return 'RunRestoreJob()';
+  }
+}
+
 /** A composed Role MR deleted by hand (refused while a Usage protects it); Crossplane recreates it. */
 export class DeleteRole extends Step {
   constructor(readonly key: string) {
@@ -196,6 +207,7 @@ export function commandArbitraries(only?: string[]): fc.Arbitrary<Command>[] {
     fc.boolean().map((b): Command => new SetReadOnly(b)),
     fc.constant(new LoseStatus()),
     fc.constantFrom(...ROLES).map((k): Command => new DeleteRole(k)),
+    fc.constant(new RunRestoreJob()),
   ];
   if (!only) return all;
   // A sample of each arbitrary names its command (its toString starts with the class name).
@@ -211,6 +223,7 @@ export const initialArbitrary: fc.Arbitrary<Initial> = fc.record({
   // Mostly a tenant already provisioned (a Converge() first), so that the commands spend themselves on rotations
   // and losses rather than on creating it; sometimes a new claim, so that they also land between its first reconciles.
   converged: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  restore: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
 });
 
 /** Provisioned tenants, by function under test and Initial: each is converged (and checked) once, then forked. */

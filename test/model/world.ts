@@ -14,8 +14,9 @@
  *   exists (`secret` = <name>-secret, `readonly-secret`) names a login that
  *   logs in with the password it holds. The one exception is the window
  *   Single mode has by design: a rotation was asked for, provider-sql changed
- *   the role's password after the function's last call, and the function has
- *   not been called since (it cannot know yet); the next call must fix it.
+ *   the role's password in place, and the function has not been called since
+ *   that password was published where it can see it (it cannot know yet);
+ *   the first call that sees it must fix the Secret.
  * - I2 (grace): a credential ever handed out keeps its password and LOGIN
  *   until another one has been handed out in its place AND graceSeconds have
  *   passed since; a Single-mode credential (the tenant role's own in Single
@@ -33,6 +34,12 @@
  *   answers (checked on the calls of reconciles that ask for it).
  * - I6 (no password leaks): no password (nor the platform key) appears in the
  *   XR status, results or conditions of any answer.
+ * - I7 (restore, for a claim with spec.restoreFrom): the restore Job restores as
+ *   the tenant role, whichever login <name>-secret names; an answer that
+ *   observes the Job Complete records status.restoredFrom, and once recorded
+ *   the backups are not suspended.
+ *   The Job itself follows the restore script's rules (runRestoreJob), so a
+ *   database is restored into at most once however often the Job is created.
  */
 import { Severity, type RunFunctionRequest, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
 import { requestFor, PLATFORM_KEY } from '../../scripts/shared/examples.js';
@@ -66,6 +73,19 @@ export interface Initial {
   deletionProtection: boolean;
   /** Provisioned first (reconciled until nothing changes) before the commands run. */
   converged?: boolean;
+  /** A new claim that asks for a restore (spec.restoreFrom: the latest backup of another tenant of its namespace). */
+  restore?: boolean;
+}
+
+/** The restore a claim of the model asks for. */
+const RESTORE_FROM = { backup: 'latest', name: 'orders-db-old' };
+
+/** The tenant's database, as far as a restore goes. */
+interface Database {
+  /** Restores that wrote into it, with the role that owns what they wrote. */
+  restores: { owner: string; at: number }[];
+  /** The marker a restore leaves (the database's comment): the source prefix it restored from. */
+  marker?: string;
 }
 
 /** A credential handed out in a Secret, and when its promise ends. */
@@ -81,10 +101,20 @@ interface Credential {
   releasedBy?: string;
 }
 
-/** PostgreSQL's logins at a function call: what the function could know. */
-interface PgSnapshot {
-  passwords: Map<string, string>;
-  noLogin: Set<string>;
+/** The credentials provider-sql published that a request shows the function: Roles' connection details, required Secrets. */
+function publishedIn(request: RunFunctionRequest): Set<string> {
+  const out = new Set<string>();
+  for (const r of Object.values(request.observed?.resources ?? {})) {
+    const d = r.connectionDetails ?? {};
+    if (d.username && d.password) out.add(`${Buffer.from(d.username).toString('utf8')}\0${Buffer.from(d.password).toString('utf8')}`);
+  }
+  for (const group of Object.values(request.requiredResources ?? {})) {
+    for (const item of group.items ?? []) {
+      const data = (item.resource)?.data;
+      if (data?.username && data?.password) out.add(`${decode(data.username)}\0${decode(data.password)}`);
+    }
+  }
+  return out;
 }
 
 export class InvariantViolation extends Error {}
@@ -116,7 +146,9 @@ export class World {
   readonly ledger: Credential[] = [];
   /** What happened so far, for the message of a violation. */
   readonly trail: string[] = [];
-  private pgAtLastCall: PgSnapshot;
+  readonly database: Database = { restores: [] };
+  /** "username\0password" pairs provider-sql had published where the function's last call could see them. */
+  private visibleAtLastCall = new Set<string>();
   private hadWorkingCredential = false;
   private readonly call: CallFunction;
   private twice = false;
@@ -127,13 +159,17 @@ export class World {
     private readonly stats: Stats,
   ) {
     const xr = initial.flavour === 'claim' ? 'examples/claim/production.yaml' : 'examples/namespaced/tenantdatabase.yaml';
-    const spec = { passwordRotation: { mode: initial.mode, graceSeconds: GRACE_SECONDS }, readOnlyRole: initial.readOnlyRole, deletionProtection: initial.deletionProtection };
+    const spec = {
+      passwordRotation: { mode: initial.mode, graceSeconds: GRACE_SECONDS },
+      readOnlyRole: initial.readOnlyRole,
+      deletionProtection: initial.deletionProtection,
+      ...(initial.restore ? { restoreFrom: RESTORE_FROM } : {}),
+    };
     const req = requestFor({ flavour: initial.flavour, xr, patch: { spec } });
     this.cluster = new Cluster(req.observed!.composite!.resource as Obj, req.input as Obj);
     this.cluster.writesStatus = true;
     this.cluster.now = NOW;
     this.mode = initial.mode;
-    this.pgAtLastCall = this.pgSnapshot();
     this.call = async (request, now) => this.callOnce(request, now);
     stats.sequences += 1;
   }
@@ -157,8 +193,10 @@ export class World {
     if (this.lastTrigger !== undefined) w.lastTrigger = this.lastTrigger;
     w.ledger.push(...structuredClone(this.ledger));
     w.trail.push(...this.trail);
-    w.pgAtLastCall = { passwords: new Map(this.pgAtLastCall.passwords), noLogin: new Set(this.pgAtLastCall.noLogin) };
+    w.visibleAtLastCall = new Set(this.visibleAtLastCall);
     w.hadWorkingCredential = this.hadWorkingCredential;
+    w.database.restores.push(...this.database.restores.map((r) => ({ ...r })));
+    if (this.database.marker !== undefined) w.database.marker = this.database.marker;
     return w;
   }
 
@@ -264,11 +302,42 @@ export class World {
     this.step(`delete Role ${key}`);
   }
 
+  /**
+   * The restore Job's pod runs to its end, as the restore script (function/backup/scripts.ts) does:
+   * it logs in with what <name>-secret holds (else it is retried: nothing changes); into an empty
+   * database it restores as RESTORE_OWNER_ROLE and leaves its marker; a database marked as restored
+   * from the same source is done already; any other database holding data is refused (Failed).
+   */
+  runRestoreJob(): void {
+    const job = this.cluster.observed['restore-job'];
+    const conditions = (job?.status?.conditions ?? []) as Obj[];
+    if (!job) return this.step('restore Job: none composed');
+    if (conditions.some((x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True')) return this.step('restore Job: finished already');
+    const login = this.handedOut('secret');
+    if (!login || !this.cluster.logsIn(login.username, login.password)) return this.step('restore Job: cannot log in with <name>-secret, retried');
+    const env = Object.fromEntries(((job.spec?.template?.spec?.containers?.[0]?.env ?? []) as Obj[]).map((e) => [e.name, e.value]));
+    const source = String(env.RESTORE_PREFIX);
+    const at = kubeTime(this.cluster.now);
+    let outcome: string;
+    if (this.database.restores.length === 0 && this.database.marker === undefined) {
+      this.database.restores.push({ owner: String(env.RESTORE_OWNER_ROLE ?? login.username), at: this.cluster.now });
+      this.database.marker = source;
+      outcome = 'restored';
+    } else if (this.database.marker === source) {
+      outcome = 'found its marker: done';
+    } else {
+      job.status = { failed: 1, conditions: [{ type: 'Failed', status: 'True', reason: 'PodFailurePolicy', message: 'Container restore failed with exit code 21' }] };
+      return this.step('restore Job: the database holds data of another restore: Failed');
+    }
+    job.status = { succeeded: 1, completionTime: at, conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: at }] };
+    this.step(`restore Job: ${outcome}`);
+  }
+
   // ---------------------------------------------------------------------------
   // The function, called over the wire
 
   private async callOnce(request: RunFunctionRequest, now: number): Promise<RunFunctionResponse> {
-    this.pgAtLastCall = this.pgSnapshot();
+    this.visibleAtLastCall = publishedIn(request);
     const wired = await this.fn.call(request, now, this.twice);
     this.stats.calls += 1;
     if (wired.again) {
@@ -280,12 +349,36 @@ export class World {
     const fatal = response.results.some((r) => r.severity === Severity.SEVERITY_FATAL);
     if (!fatal) {
       const desired = response.desired?.resources ?? {};
+      this.checkRestore(request, response);
       for (const [key, r] of Object.entries(request.observed?.resources ?? {})) {
         const kind = (r.resource)?.kind;
         if (DATA_KINDS.has(kind) && !(key in desired)) this.violation('I3', `the answer drops observed ${kind} "${key}": Crossplane would delete it`);
       }
     }
     return response;
+  }
+
+  /**
+   * I7 (restore): the restore Job restores as the tenant role, whichever login <name>-secret names
+   * (what it restores must belong to the tenant role); an answer to a request that observes it
+   * Complete records the restore (status.restoredFrom) and no longer keeps the backups suspended.
+   */
+  private checkRestore(request: RunFunctionRequest, response: RunFunctionResponse): void {
+    const desired = response.desired?.resources ?? {};
+    const job = desired['restore-job']?.resource;
+    const tenantRole = (desired.role?.resource)?.metadata?.annotations?.['crossplane.io/external-name'];
+    if (job) {
+      const env = ((job.spec?.template?.spec?.containers?.[0]?.env ?? []) as Obj[]).find((e) => e.name === 'RESTORE_OWNER_ROLE');
+      if (env?.value !== tenantRole) this.violation('I7', `the restore Job restores as ${JSON.stringify(env?.value)}, not as the tenant role ${tenantRole}`);
+    }
+    const observedJob = request.observed?.resources?.['restore-job']?.resource;
+    const complete = ((observedJob?.status?.conditions ?? []) as Obj[]).some((x) => x.type === 'Complete' && x.status === 'True');
+    const status = (response.desired?.composite?.resource?.status ?? {}) as Obj;
+    if (complete && !status.restoredFrom) this.violation('I7', 'the restore Job is observed Complete, yet status.restoredFrom does not record it');
+    // Recorded in the status the function is called with: the restore is done, the backups run.
+    const recorded = (request.observed?.composite?.resource)?.status?.restoredFrom;
+    const cron = desired['backup-cronjob']?.resource;
+    if (recorded && cron?.spec?.suspend === true) this.violation('I7', 'the restore is recorded as done (status.restoredFrom), yet the backups stay suspended');
   }
 
   /** I6: no password, nor the platform key, in what Crossplane shows (status, conditions, events). */
@@ -373,9 +466,12 @@ export class World {
     return c.stoppedAt === undefined || this.cluster.now < c.stoppedAt + GRACE_SECONDS * 1000;
   }
 
-  private changedSinceLastCall(username: string): boolean {
-    const pg = this.pgAtLastCall;
-    return pg.passwords.get(username) !== this.cluster.passwords.get(username) || pg.noLogin.has(username) !== this.cluster.noLogin.has(username);
+  /**
+   * Whether the function's last call could see the password `username` has now, published by
+   * provider-sql (a Role's connection details, or its connection secret fetched as required).
+   */
+  private sawCurrentPassword(username: string): boolean {
+    return this.visibleAtLastCall.has(`${username}\0${this.cluster.passwords.get(username)}`);
   }
 
   private check(): void {
@@ -391,8 +487,8 @@ export class World {
       const cur = this.handedOut(key);
       if (!cur || c.logsIn(cur.username, cur.password)) continue;
       const cred = this.ledger.find((x) => x.secret === key && x.username === cur.username && x.password === cur.password)!;
-      // Single mode's window: rotated in place after the function's last call, the function cannot know yet.
-      if (!this.promised(cred) && this.changedSinceLastCall(cur.username)) continue;
+      // Single mode's window: rotated in place, and the function has not been called since provider-sql published the new password.
+      if (!this.promised(cred) && !this.sawCurrentPassword(cur.username)) continue;
       problems.push(`I1: "${key}" names ${cur.username}, which cannot log in with the password it holds (${this.why(cur.username, cur.password)})`);
     }
     const tenantLogins = [...new Set(this.ledger.filter((x) => x.secret === 'secret').map((x) => x.username))];
@@ -405,6 +501,7 @@ export class World {
     const working = candidates.some((d) => d?.username !== undefined && d.password !== undefined && c.logsIn(d.username, d.password));
     if (working) this.hadWorkingCredential = true;
     else if (this.hadWorkingCredential) problems.push('I4: no Secret holds a working credential of the tenant any more');
+    if (this.database.restores.length > 1) problems.push(`I7: the database was restored into ${this.database.restores.length} times`);
     if (problems.length > 0) this.violation(problems[0]!.slice(0, 2), problems.join('\n  '));
   }
 
@@ -420,10 +517,6 @@ export class World {
   }
 
   // ---------------------------------------------------------------------------
-
-  private pgSnapshot(): PgSnapshot {
-    return { passwords: new Map(this.cluster.passwords), noLogin: new Set(this.cluster.noLogin) };
-  }
 
   /** Everything Crossplane and provider-sql hold, to compare across a Fatal answer. */
   private snapshot(): string {

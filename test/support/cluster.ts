@@ -136,6 +136,12 @@ export class Cluster {
     for (const [key, r] of Object.entries(desired)) {
       const object = structuredClone(r.resource as Obj);
       const before = this.observed[key];
+      if (object.apiVersion === 'batch/v1' && object.kind === 'Job') {
+        // A Job's status is the Job controller's (Complete, Failed), not a managed resource's: kept as observed.
+        if (before?.status) object.status = structuredClone(before.status);
+        next[key] = object;
+        continue;
+      }
       object.status = { ...(before?.status ?? {}), conditions: [{ type: 'Ready', status: 'True', reason: 'Available' }, { type: 'Synced', status: 'True', reason: 'ReconcileSuccess' }] };
       next[key] = object;
     }
