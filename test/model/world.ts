@@ -15,8 +15,9 @@
  *   logs in with the password it holds. The one exception is the window
  *   Single mode has by design: a rotation was asked for, provider-sql changed
  *   the role's password in place, and the function has not been called since
- *   that password was published where it can see it (it cannot know yet);
- *   the first call that sees it must fix the Secret.
+ *   that password was published where it can see it (it cannot know yet), or
+ *   every such call was refused (Crossplane applies nothing of a refusal);
+ *   the first answer applied that sees it must fix the Secret.
  * - I2 (grace): a credential ever handed out keeps its password and LOGIN
  *   until another one has been handed out in its place AND graceSeconds have
  *   passed since; a Single-mode credential (the tenant role's own in Single
@@ -143,12 +144,19 @@ export class World {
   /** The claim as edited so far (mirrors cluster.xr.spec). */
   mode: Mode;
   lastTrigger?: number;
+  /** The trigger and the mode the function was last called with. */
+  private triggerCalled?: string;
+  private modeCalled?: Mode;
   readonly ledger: Credential[] = [];
   /** What happened so far, for the message of a violation. */
   readonly trail: string[] = [];
   readonly database: Database = { restores: [] };
-  /** "username\0password" pairs provider-sql had published where the function's last call could see them. */
+  /**
+   * "username\0password" pairs provider-sql had published where the function could see them, at the
+   * last call whose answer Crossplane applied (a refused call can fix no Secret).
+   */
   private visibleAtLastCall = new Set<string>();
+  private visibleAtThisCall = new Set<string>();
   private hadWorkingCredential = false;
   private readonly call: CallFunction;
   private twice = false;
@@ -191,6 +199,8 @@ export class World {
     to.now = from.now;
     w.mode = this.mode;
     if (this.lastTrigger !== undefined) w.lastTrigger = this.lastTrigger;
+    if (this.triggerCalled !== undefined) w.triggerCalled = this.triggerCalled;
+    if (this.modeCalled !== undefined) w.modeCalled = this.modeCalled;
     w.ledger.push(...structuredClone(this.ledger));
     w.trail.push(...this.trail);
     w.visibleAtLastCall = new Set(this.visibleAtLastCall);
@@ -208,11 +218,13 @@ export class World {
   // Steps
 
   async reconcile(options: { providerLag: boolean; twice: boolean }, label: string): Promise<void> {
+    this.noteRotationAsked();
     const before = this.snapshot();
     this.twice = options.twice;
     const r = await this.cluster.reconcileVia(this.call, { providerLag: options.providerLag });
     this.twice = false;
     this.stats.reconciles += 1;
+    if (!r.fatal) this.visibleAtLastCall = this.visibleAtThisCall;
     if (r.fatal) {
       // I3: Crossplane applies nothing of a Fatal answer; the model must show exactly that.
       const reason = r.response.results.find((x) => x.severity === Severity.SEVERITY_FATAL)?.reason ?? 'Fatal';
@@ -249,12 +261,28 @@ export class World {
     const at = Math.max(this.lastTrigger ?? FIRST_TRIGGER_BASE, FIRST_TRIGGER_BASE) + afterSeconds * 1000;
     this.lastTrigger = at;
     this.spec.passwordRotationTrigger = kubeTime(at);
-    // A rotation asked for ends the promise of every credential rotated in place: the reader's, and in Single mode the tenant role's own.
-    for (const c of this.ledger) {
-      const inPlace = c.secret === 'readonly-secret' || (this.mode === 'Single' && !isSlotLogin(c.username));
-      if (inPlace && c.releasedAt === undefined) this.release(c, `rotation to ${kubeTime(at)} asked for`);
-    }
     this.step(`trigger := ${kubeTime(at)}`);
+  }
+
+  /**
+   * A rotation is asked for when the function is first called with a new trigger, in the mode the
+   * claim has then (edits in between, e.g. to Alternating and back, count as the claim they end
+   * in). It ends the promise of every credential rotated in place: the reader's, and in Single
+   * mode the tenant role's own.
+   */
+  private noteRotationAsked(): void {
+    const trigger = this.spec.passwordRotationTrigger as string | undefined;
+    const newTrigger = trigger !== this.triggerCalled;
+    // Single mode after Alternating: a trigger asked for meanwhile now applies to the tenant role, unless it is at it already.
+    const tenantRotation = this.cluster.observed.password?.metadata?.annotations?.[ROTATION_ANNOTATION];
+    const tenantAsked =
+      this.mode === 'Single' && trigger !== undefined && (newTrigger || this.modeCalled !== 'Single') && tenantRotation !== rotationStamp(trigger);
+    this.triggerCalled = trigger;
+    this.modeCalled = this.mode;
+    for (const c of this.ledger) {
+      const inPlace = (newTrigger && c.secret === 'readonly-secret') || (tenantAsked && c.secret === 'secret' && !isSlotLogin(c.username));
+      if (inPlace && c.releasedAt === undefined) this.release(c, `rotation to ${trigger} asked for`);
+    }
   }
 
   setMode(mode: Mode): void {
@@ -337,7 +365,7 @@ export class World {
   // The function, called over the wire
 
   private async callOnce(request: RunFunctionRequest, now: number): Promise<RunFunctionResponse> {
-    this.visibleAtLastCall = publishedIn(request);
+    this.visibleAtThisCall = publishedIn(request);
     const wired = await this.fn.call(request, now, this.twice);
     this.stats.calls += 1;
     if (wired.again) {
@@ -525,6 +553,6 @@ export class World {
   }
 
   private convergenceKey(): string {
-    return JSON.stringify([Object.keys(this.cluster.observed).sort(), HANDED_OUT.map((k) => this.handedOut(k)), [...this.cluster.passwords], [...this.cluster.noLogin]]);
+    return JSON.stringify([this.cluster.xr.status ?? null, Object.keys(this.cluster.observed).sort(), HANDED_OUT.map((k) => this.handedOut(k)), [...this.cluster.passwords], [...this.cluster.noLogin]]);
   }
 }
