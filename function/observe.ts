@@ -48,9 +48,9 @@ export interface Facts {
   passwordKey: { asked: boolean; data?: Record<string, Uint8Array> };
   /**
    * Alternating rotation as last recorded (alternation-record.ts): which login <name>-secret holds,
-   * the one before it, the rotation it is at, when it switched. `source` says where it was read.
+   * the one before it, the rotation it is at, when it switched (undefined when inferred).
    */
-  alternation?: AlternationRecord & { source: 'secret' | 'status' | 'inferred' };
+  alternation?: AlternationRecord;
   /** When provider-sql last changed the tenant role's password. */
   lastPasswordChange?: string;
   /** The ARN of the tenant's AWS secret, once the AWS provider reports it. */
@@ -194,9 +194,9 @@ function alternationRecord(
 ): Facts['alternation'] {
   const secret = observed[COMPOSED.secret.key('tenant')]?.resource;
   const annotated = recordFromAnnotations(field(secret, 'metadata', 'annotations'));
-  if (annotated) return { ...annotated, source: 'secret' };
+  if (annotated) return annotated;
   const recorded = recordFromStatus(field(xr, 'status', 'passwordRotation'));
-  if (recorded) return { ...recorded, source: 'status' };
+  if (recorded) return recorded;
   const username = fromSecretData(field(secret, 'data'))?.username;
   const roleOf = (owner: LoginOwner) => observed[COMPOSED.role.key(owner)]?.resource;
   const active = LOGIN_SLOTS.find((s) => username !== undefined && text(field(roleOf(s), 'metadata', 'annotations', EXTERNAL_NAME)) === username);
@@ -205,7 +205,7 @@ function alternationRecord(
   const other = LOGIN_SLOTS.find((s) => s !== active)!;
   const previousLogin = canLogin(other) ? other : canLogin('tenant') ? 'tenant' : undefined;
   const rotation = passwords[active].secret?.rotation;
-  return { activeLogin: active, ...(previousLogin ? { previousLogin } : {}), ...(rotation ? { rotation } : {}), source: 'inferred' };
+  return { activeLogin: active, ...(previousLogin ? { previousLogin } : {}), ...(rotation ? { rotation } : {}) };
 }
 
 /**

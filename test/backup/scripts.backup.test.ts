@@ -247,12 +247,53 @@ describe.skipIf(!available)('backup and restore scripts against PostgreSQL 15 an
       server.must(target.login(), "INSERT INTO public.orders (item, price) VALUES ('after restore', 1)");
     });
 
-    it('a restore into a database with data is refused as TARGET_NOT_EMPTY, and changes nothing', async () => {
+    it('run again (an XR whose status was lost composes the Job again), a restore finds its own data there: done, exit 0, nothing changed (reason: issue 24, a restore writes at most once)', async () => {
       const before = snapshot(target);
-      const r = await run(target, restoreJob(targetPlan, ownerRole(target)));
+      const term = join(dir, 'termination-restore-again');
+      writeFileSync(term, '');
+      const r = await run(target, restoreJob(targetPlan, ownerRole(target)), { TERMINATION_LOG: term });
+      expect(r.status, explain(r)).toBe(0);
+      expect(r.stderr).toMatch(/already holds the restore of s3:\/\/\S+: nothing to do/);
+      const newest = s3.keys(BUCKET, 'tenantdb/shop/orders-db/').filter((k) => /\d{8}T\d{6}Z\.dump$/.test(k)).pop();
+      expect(readFileSync(term, 'utf8').trim()).toBe(`restored=${newest}`);
+      expect(snapshot(target)).toEqual(before);
+    });
+
+    it('a database with data that another restore (another source, or another named backup) put there is refused as TARGET_NOT_EMPTY, and nothing changes', async () => {
+      const before = snapshot(target);
+      const named = planFor(target, { restoreFrom: { backup: '20000101T000000Z', name: 'orders-db' } });
+      const r = await run(target, restoreJob(named, ownerRole(target)));
       expect(r.status, explain(r)).toBe(EXIT_CODES.TARGET_NOT_EMPTY);
       expect(r.stderr).toMatch(/refusing to restore into a database with data; nothing was changed/);
       expect(snapshot(target)).toEqual(before);
+    });
+
+    it('into an Alternating tenant (<name>-secret names <role>_la), everything restored belongs to the tenant role: the app reads and writes it through _la and then _lb, the reader reads it, and a backup afterwards succeeds (reason: issue 24, restored objects belong to the tenant role)', async () => {
+      const alt = new Tenant(provider, example('claim', 'shop', 'orders-db-alternating', {
+        schemas: ['reporting'], readOnlyRole: true, passwordRotation: { mode: 'Alternating', graceSeconds: 600 },
+      }));
+      alt.converge();
+      const owner = ownerRole(alt);
+      expect(alt.login().user, 'the restore runs as the login <name>-secret hands out').toBe(`${owner}_la`);
+      const plan = planFor(alt, { restoreFrom: { backup: 'latest', name: 'orders-db' } });
+      const r = await run(alt, restoreJob(plan, owner));
+      expect(r.status, explain(r)).toBe(0);
+      expect(snapshot(alt)).toEqual(snapshot(source));
+      const owners = server.must(alt.login(), "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class WHERE relnamespace IN ('public'::regnamespace, 'reporting'::regnamespace)");
+      expect(owners).toEqual([[owner]]);
+      server.must(alt.login(), "INSERT INTO public.orders (item, price) VALUES ('through _la', 1); UPDATE reporting.daily SET total = total + 1");
+
+      // After the first switch's grace period: a rotation asked for inside it waits (issue 24).
+      alt.now += 601_000;
+      alt.patch({ spec: { passwordRotationTrigger: '2027-01-01T00:00:00Z' } });
+      alt.converge();
+      expect(alt.login().user, 'the Secret switches to the other login').toBe(`${owner}_lb`);
+      server.must(alt.login(), "INSERT INTO public.orders (item, price) VALUES ('through _lb', 2); DELETE FROM reporting.daily WHERE day = '2026-01-01'");
+      expect(server.must(alt.login('readonly-secret'), "SELECT count(*) FROM public.orders WHERE item LIKE 'through%'")).toEqual([['2']]);
+      expect(server.psql(alt.login('readonly-secret'), "INSERT INTO public.orders (item) VALUES ('reader')").ok, 'the reader writes nothing').toBe(false);
+
+      const backup = await run(alt, backupCronJob(planFor(alt)));
+      expect(backup.status, `a backup as ${alt.login().user} dumps every table: ${explain(backup)}`).toBe(0);
     });
 
     it('one table alone is data enough to refuse', async () => {

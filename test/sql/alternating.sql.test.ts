@@ -11,7 +11,7 @@
 import { expect, it } from 'vitest';
 import { describeWithPostgres, example, Tenant, throwawayServer } from './control-plane.js';
 import type { Login, PostgresServer } from './postgres.js';
-import type { ProviderSql } from './provider-sql.js';
+import { connectionSecretKey, type ProviderSql } from './provider-sql.js';
 
 const GRACE = 600;
 
@@ -48,6 +48,9 @@ describeWithPostgres('alternating password rotation in PostgreSQL 15', () => {
       expect(read.ok, read.error).toBe(true);
     };
     createAndRead('t0');
+    // A rotation asked for during the first switch's grace period would wait for it (issue 24).
+    tenant.now += (GRACE + 1) * 1000;
+    tenant.converge();
 
     const triggers = ['2027-01-01T08:00:00Z', '2027-01-02T08:00:00Z', '2027-01-03T08:00:00Z'];
     for (const [i, trigger] of triggers.entries()) {
@@ -71,5 +74,26 @@ describeWithPostgres('alternating password rotation in PostgreSQL 15', () => {
     // Never dropped: all three roles still exist.
     const roles = server.psql(app, `SELECT count(*) FROM pg_roles WHERE rolname IN ('${role}', '${role}_la', '${role}_lb')`).rows[0]?.[0];
     expect(roles).toBe('3');
+  });
+
+  it('one connection limit per tenant, however many logins it has: with connectionLimit 2, a session as <role>_la and one as the reader fill it, and a third as the tenant role is refused (reason: issue 24, each login had the limit of its own)', async () => {
+    const tenant = new Tenant(provider, example('claim', 'limited', 'app-db', { connectionLimit: 2, readOnlyRole: true, passwordRotation: { mode: 'Alternating', graceSeconds: GRACE } }));
+    tenant.converge();
+    const role = tenant.composed.role!.metadata.annotations['crossplane.io/external-name'] as string;
+    const app = tenant.login();
+    expect(app.user).toBe(`${role}_la`);
+    const asTenant = { user: role, password: provider.connectionSecrets.get(connectionSecretKey(tenant.composed.role!)!)!.password!, database: app.database };
+    expect(works(asTenant), 'the tenant role, in its grace period, logs in').toBe(true);
+    const limits = server.must(server.asAdmin(), `SELECT datconnlimit FROM pg_database WHERE datname = '${app.database}'
+      UNION ALL SELECT rolconnlimit FROM pg_roles WHERE rolname IN ('${role}', '${role}_la', '${role}_lb') ORDER BY 1`);
+    expect(limits.map(([l]) => l)).toEqual(['-1', '-1', '-1', '2']);
+
+    const held = [server.background(app, 'SELECT pg_sleep(4)'), server.background(tenant.login('readonly-secret'), 'SELECT pg_sleep(4)')];
+    const sessions = () => server.must(server.asAdmin(), `SELECT count(*) FROM pg_stat_activity WHERE datname = '${app.database}'`)[0]![0];
+    for (let i = 0; i < 50 && sessions() !== '2'; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(sessions()).toBe('2');
+    expect(server.psql(asTenant, 'SELECT 1').error).toMatch(/too many connections for database/);
+    expect(await Promise.all(held)).toEqual([0, 0]);
+    expect(works(asTenant), 'and logs in again once a session has ended').toBe(true);
   });
 });

@@ -166,6 +166,16 @@ export class PostgresServer {
     return { ok: true, rows, error };
   }
 
+  /** Like psql(), but in the background: a session held open while `sql` runs (pg_sleep). Resolves with psql's exit status. */
+  background(login: Login, sql: string): Promise<number | null> {
+    const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', this.host, '-p', String(this.port), '-U', login.user, '-d', login.database, '-c', sql];
+    const child = spawn(PSQL, args, {
+      stdio: 'ignore',
+      env: { ...process.env, PGPASSWORD: login.password, PGCONNECT_TIMEOUT: '10', PGSSLMODE: 'disable', PGAPPNAME: 'tenantdb-sql-test' },
+    });
+    return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  }
+
   /** Like psql(), but a failure throws with PostgreSQL's message. */
   must(login: Login, sql: string, options: { transaction?: boolean } = {}): string[][] {
     const r = this.psql(login, sql, options);
