@@ -3,10 +3,10 @@
  * over time"; issue 24): random sequences of claim edits (rotation triggers,
  * mode switches, protection and read-only on and off), reconciles whose
  * provider-sql answers arrive at once, late or never, the clock around the
- * grace period, the XR status lost, Role MRs deleted and recreated, run
- * through the real gRPC server against the cluster model of
- * test/support/cluster.ts, with invariants I1..I6 (world.ts) checked after
- * every step. fast-check shrinks a failure to a short sequence of readable
+ * grace period, the XR status lost, Role MRs deleted and recreated, a
+ * restore asked for on a new claim, run through the real gRPC server against
+ * the cluster model of test/support/cluster.ts, with invariants I1..I7
+ * (world.ts) checked after every step. fast-check shrinks a failure to a short sequence of readable
  * commands; each one found is kept below as a regression case.
  *
  * `npm test` runs a short search (seconds); `npm run test:model` a long one
@@ -49,6 +49,12 @@ interface Regression {
   reason: string;
   initial: Initial;
   commands: () => Command[];
+  /**
+   * Still failing on main, and the fix is a design decision for the maintainers, not a bug to
+   * fix in the function as it stands: run as `it.fails` (it turns red once the behaviour changes,
+   * so the mark is removed then). The text says what must be decided.
+   */
+  openDecision?: string;
 }
 
 const claim = (mode: Initial['mode'], readOnlyRole = false): Initial => ({ flavour: 'claim', mode, readOnlyRole, deletionProtection: false });
@@ -97,6 +103,15 @@ const REGRESSIONS: Regression[] = [
     commands: () => [new SetReadOnly(false), new DeleteRole('readonly-role'), new Reconcile()],
   },
   {
+    name: 'Single mode: a second rotation while the first is not handed out yet, and the Role MR deleted meanwhile (found by the search, I4)',
+    reason:
+      "the second trigger overwrote the password Secret (the one copy of the password the role has besides its connection secret) before the first rotation reached <name>-secret; deleting the Role MR took the connection secret, so until provider-sql applies the second password no Secret holds a working one",
+    initial: { ...claim('Single'), converged: true },
+    commands: () => [new SetTrigger(1), new Reconcile(), new SetTrigger(1), new DeleteRole('role'), new Reconcile(true)],
+    openDecision:
+      'should a Single-mode rotation wait until the previous one is handed out (as an Alternating rotation waits for the grace period), or is this window accepted for Single mode?',
+  },
+  {
     name: 'a restore into an Alternating tenant, then the status lost',
     reason: 'issue 24: the restore ran as the login <name>-secret names (the data went to _la), and with the status lost the Job ran again into the restored database; it must restore as the tenant role, at most once, and a second run finds its data',
     initial: { ...claim('Alternating'), restore: true },
@@ -140,7 +155,8 @@ describe.skipIf(!present)('credential promises (model-based, real gRPC server)',
   }, TIMEOUT_MS);
 
   for (const r of REGRESSIONS) {
-    it(`regression: ${r.name} (reason: ${r.reason})`, async () => {
+    const test = r.openDecision ? it.fails : it;
+    test(`regression: ${r.name} (reason: ${r.reason})${r.openDecision ? ` [open decision: ${r.openDecision}]` : ''}`, async () => {
       await runSequence(fn!, newStats(), r.initial, r.commands());
     });
   }
