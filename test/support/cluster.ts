@@ -8,7 +8,10 @@
  * - each reconcile calls the function once, and again with the required
  *   resources when the answer carries requirements;
  * - a Fatal answer changes nothing; otherwise the desired objects become the
- *   observed ones (ready), and objects no longer desired are deleted;
+ *   observed ones (ready), and objects no longer desired are deleted; a Job's
+ *   status is left to the Job controller (whoever drives the Cluster);
+ * - the function is compose() in-process (reconcile()), or any async call,
+ *   e.g. the real gRPC server (reconcileVia(), test/model/);
  * - provider-sql v0.16.0's password rules (test/sql/provider-sql.ts has them
  *   in full): a Role with passwordSecretRef takes the password from that
  *   Secret (an observed composed Secret; none yet: nothing happens), whenever
