@@ -8,7 +8,10 @@
  * - each reconcile calls the function once, and again with the required
  *   resources when the answer carries requirements;
  * - a Fatal answer changes nothing; otherwise the desired objects become the
- *   observed ones (ready), and objects no longer desired are deleted;
+ *   observed ones (ready), and objects no longer desired are deleted; a Job's
+ *   status is left to the Job controller (whoever drives the Cluster);
+ * - the function is compose() in-process (reconcile()), or any async call,
+ *   e.g. the real gRPC server (reconcileVia(), test/model/);
  * - provider-sql v0.16.0's password rules (test/sql/provider-sql.ts has them
  *   in full): a Role with passwordSecretRef takes the password from that
  *   Secret (an observed composed Secret; none yet: nothing happens), whenever
@@ -90,7 +93,19 @@ export class Cluster {
    * objects applied by this reconcile when the next one starts.
    */
   reconcile(options: { providerLag?: boolean } = {}): Reconcile {
-    const calls = crossplaneCalls((required) => this.request(required), (key) => this.secrets.get(key), this.now);
+    return this.applyCalls(crossplaneCalls((required) => this.request(required), (key) => this.secrets.get(key), this.now), options);
+  }
+
+  /**
+   * One reconcile, as reconcile(), calling the function through `call` (e.g.
+   * the real gRPC server, test/model/): the same requirements loop, and the
+   * answer applied by the same rules.
+   */
+  async reconcileVia(call: CallFunction, options: { providerLag?: boolean } = {}): Promise<Reconcile> {
+    return this.applyCalls(await crossplaneCallsVia(call, (required) => this.request(required), (key) => this.secrets.get(key), this.now), options);
+  }
+
+  private applyCalls(calls: RunFunctionResponse[], options: { providerLag?: boolean }): Reconcile {
     const response = calls[calls.length - 1]!;
     const fatal = response.results.find((r) => r.severity === Severity.SEVERITY_FATAL)?.message;
     if (fatal) return { calls, response, fatal };
@@ -124,6 +139,12 @@ export class Cluster {
     for (const [key, r] of Object.entries(desired)) {
       const object = structuredClone(r.resource as Obj);
       const before = this.observed[key];
+      if (object.apiVersion === 'batch/v1' && object.kind === 'Job') {
+        // A Job's status is the Job controller's (Complete, Failed), not a managed resource's: kept as observed.
+        if (before?.status) object.status = structuredClone(before.status);
+        next[key] = object;
+        continue;
+      }
       object.status = { ...(before?.status ?? {}), conditions: [{ type: 'Ready', status: 'True', reason: 'Available' }, { type: 'Synced', status: 'True', reason: 'ReconcileSuccess' }] };
       next[key] = object;
     }
@@ -191,14 +212,35 @@ export type SecretLookup = (namespacedName: string) => Record<string, string> | 
  */
 export function crossplaneCalls(request: (required: Record<string, Obj[]>) => RunFunctionRequest, secrets: SecretLookup, now = NOW): RunFunctionResponse[] {
   const first = compose(request({}), now);
-  const wanted = first.requirements?.resources ?? {};
-  if (Object.keys(wanted).length === 0) return [first];
+  const required = requiredFor(first, secrets);
+  return required ? [first, compose(request(required), now)] : [first];
+}
+
+/** Calls the function once at the instant `now` (compose()'s nowMs): in-process, or over the wire. */
+export type CallFunction = (request: RunFunctionRequest, now: number) => Promise<RunFunctionResponse>;
+
+/** crossplaneCalls() through `call`. */
+export async function crossplaneCallsVia(
+  call: CallFunction,
+  request: (required: Record<string, Obj[]>) => RunFunctionRequest,
+  secrets: SecretLookup,
+  now = NOW,
+): Promise<RunFunctionResponse[]> {
+  const first = await call(request({}), now);
+  const required = requiredFor(first, secrets);
+  return required ? [first, await call(request(required), now)] : [first];
+}
+
+/** The Secrets an answer's requirements ask for, as Crossplane fetches them; undefined when it asks for none. */
+function requiredFor(answer: RunFunctionResponse, secrets: SecretLookup): Record<string, Obj[]> | undefined {
+  const wanted = answer.requirements?.resources ?? {};
+  if (Object.keys(wanted).length === 0) return undefined;
   const required: Record<string, Obj[]> = {};
   for (const [key, s] of Object.entries(wanted)) {
     const data = secrets(`${s.namespace ?? ''}/${s.matchName}`);
     required[key] = data ? [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: s.matchName, namespace: s.namespace }, data: encode(data) }] : [];
   }
-  return [first, compose(request(required), now)];
+  return required;
 }
 
 /** A value of a desired Secret's data, decoded. */
