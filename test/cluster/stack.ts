@@ -42,6 +42,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function whyNoStack(): string | undefined {
   if (!existsSync(join(STACK, 'up.sh'))) return `${STACK} is missing: the stack scripts are read from ../shared beside the repository`;
   if (!existsSync(join(REPO, 'dist/function/main.js'))) return 'dist/function/main.js is missing: run npm run build first';
+  // Crossplane and provider-sql first, by ../upstream/build.sh read to its end: stack/build.sh reads only
+  // its first line (`| head -1` under pipefail), which now and then kills it with SIGPIPE (exit 141) once
+  // everything is built; given $XP_TOOLS, stack/build.sh (and up.sh, which runs it) takes the tools from there.
+  if (!process.env.XP_TOOLS) {
+    const upstream = spawnSync('bash', [resolve(STACK, '../upstream/build.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 60 * 60_000 });
+    if (upstream.status !== 0) return `../shared/upstream/build.sh failed (exit ${upstream.status ?? upstream.signal}): see its output above`;
+    const first = upstream.stdout.trim().split('\n')[0];
+    if (!first) return '../shared/upstream/build.sh printed no path';
+    process.env.XP_TOOLS = dirname(first);
+  }
   const r = spawnSync('bash', [join(STACK, 'build.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 60 * 60_000 });
   if (r.status !== 0) return `../shared/stack/build.sh failed (exit ${r.status ?? r.signal}): see its output above`;
   const missing = r.stdout.trim().split('\n').filter((p) => !existsSync(p));

@@ -129,7 +129,7 @@ export function clusterSuite(flavour: Flavour): void {
 
     it('(b) a refusal reaches the claim: an extension not in allowedExtensions', async () => {
       await step(stack, async () => {
-        s().apply([tenantDatabase('refused-db', { deletionProtection: false, extensions: ['plpython3u'] })]);
+        s().apply([tenantDatabase('refused-db', { deletionProtection: false, extensions: [{ name: 'plpython3u' }] })]);
         const provisioned = await waitFor('refused-db to show Provisioned=False naming the extension', 90_000, () => {
           const c = ((tenant('refused-db')?.status?.conditions ?? []) as Obj[]).find((x) => x.type === 'Provisioned');
           return c?.status === 'False' && String(c.message).includes('plpython3u') ? c : undefined;
