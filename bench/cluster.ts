@@ -10,7 +10,8 @@
  *   (provider-sql's managed reconciler records one per failed Create);
  * - Crossplane's watch circuit breaker: circuit_breaker_events_total (all results) and
  *   circuit_breaker_opens_total for the composite controller, from its --metrics-port, and the
- *   XRs with Responsive=False (WatchCircuitOpen) when the last claim logged in;
+ *   XRs with Responsive=False (WatchCircuitOpen), counted from the apply until every XR is Ready (the
+ *   burst; function calls and CPU too);
  * - function calls: tenantdb_function_calls_total from the function's own --metrics-address;
  * - CPU seconds per process over the burst (/proc/PID/stat utime+stime; PostgreSQL includes its
  *   backends, live and reaped);
@@ -95,6 +96,7 @@ function cpuSnapshot(pids: Record<string, number>): Record<string, number> {
 interface Counters {
   breakerEvents: number;
   breakerOpens: number;
+  breakerMetric: boolean;
   functionCalls: number;
   failedCreates: number;
   cpu: Record<string, number>;
@@ -107,8 +109,10 @@ async function counters(stack: Stack, xpPort: number, pids: Record<string, numbe
   const events = stack.getJson(['events', '-A', '--field-selector', 'reason=CannotCreateExternalResource']);
   const controller = { controller: stack.flavour === 'claim' ? 'composite/xtenantdatabases.tenantdb.platform.io' : 'composite/tenantdatabases.tenantdb.platform.io' };
   return {
-    breakerEvents: metricSum(xp, 'circuit_breaker_events_total', controller) ?? Number.NaN,
-    breakerOpens: metricSum(xp, 'circuit_breaker_opens_total', controller) ?? Number.NaN,
+    // Crossplane v2.2.4 exports these once the controller has seen its first event: absent before means 0.
+    breakerEvents: metricSum(xp, 'circuit_breaker_events_total', controller) ?? 0,
+    breakerOpens: metricSum(xp, 'circuit_breaker_opens_total', controller) ?? 0,
+    breakerMetric: xp.includes('circuit_breaker_events_total'),
     functionCalls: metricSum(fn, 'tenantdb_function_calls_total') ?? Number.NaN,
     failedCreates: ((events?.items ?? []) as Obj[]).reduce((sum, e) => sum + Number(e.count ?? 1), 0),
     cpu: cpuSnapshot(pids),
@@ -165,18 +169,20 @@ async function main(): Promise<void> {
       }
       if (login.size < names.length) await sleep(1_000);
     }
-    const burst = await counters(stack, xpPort, pids);
+    // The burst ends when every XR is Ready (bounded): what a new tenant costs includes what follows its first login.
     const xrKind = o.flavour === 'claim' ? 'xtenantdatabases.tenantdb.platform.io' : 'tenantdatabases.tenantdb.platform.io';
-    const xrs = ((stack.getJson([xrKind, '-A'])?.items ?? []) as Obj[]);
-    const responsiveFalse = xrs.filter((x) => ((x.status?.conditions ?? []) as Obj[]).some((c) => c.type === 'Responsive' && c.status === 'False')).length;
+    const withCondition = (type: string, status: string) =>
+      ((stack.getJson([xrKind, '-A'])?.items ?? []) as Obj[]).filter((x) => ((x.status?.conditions ?? []) as Obj[]).some((c) => c.type === type && c.status === status)).length;
+    const readyBy = Date.now() + 600_000;
+    while (withCondition('Ready', 'True') < names.length && Date.now() < readyBy) await sleep(2_000);
+    const burst = await counters(stack, xpPort, pids);
+    const readyXRs = withCondition('Ready', 'True');
+    const responsiveFalse = withCondition('Responsive', 'False');
 
-    // Settled: every XR Ready (bounded), then a quiet window.
+    // Settled: a quiet window once every XR is Ready.
     let settled: Obj | undefined;
-    if (o.settleSeconds > 0 && login.size === names.length) {
-      const readyBy = Date.now() + 600_000;
-      const allReady = () => ((stack.getJson([xrKind, '-A'])?.items ?? []) as Obj[]).filter((x) => ((x.status?.conditions ?? []) as Obj[]).some((c) => c.type === 'Ready' && c.status === 'True')).length;
-      while (allReady() < names.length && Date.now() < readyBy) await sleep(2_000);
-      const start = await counters(stack, xpPort, pids);
+    if (o.settleSeconds > 0 && readyXRs === names.length) {
+      const start = burst;
       let last = versions(stack, xrKind);
       const changed = new Map<string, number>();
       const end = Date.now() + o.settleSeconds * 1000;
@@ -192,7 +198,7 @@ async function main(): Promise<void> {
       const perFiveMinutes = 300 / o.settleSeconds;
       settled = {
         seconds: o.settleSeconds,
-        readyXRs: allReady(),
+        readyXRs: withCondition('Ready', 'True'),
         calls: stop.functionCalls - start.functionCalls,
         callsPerTenantPer5Min: ((stop.functionCalls - start.functionCalls) / names.length) * perFiveMinutes,
         rewrites: [...changed.values()].reduce((a, b) => a + b, 0),
@@ -219,8 +225,10 @@ async function main(): Promise<void> {
       claims: names.length,
       loggedIn: times.length,
       loginSeconds: { median: quantile(times, 0.5), p90: quantile(times, 0.9), slowest: times[times.length - 1] ?? Number.NaN, first: times[0] ?? Number.NaN },
+      readyXRs,
       failedCreates: burst.failedCreates - before.failedCreates,
       failedCreatesSource: 'events reason=CannotCreateExternalResource (sum of count)',
+      breakerMetric: burst.breakerMetric ? 'circuit_breaker_events_total' : 'absent',
       breakerEvents: burst.breakerEvents - before.breakerEvents,
       breakerEventsPerClaim: (burst.breakerEvents - before.breakerEvents) / names.length,
       breakersOpened: burst.breakerOpens - before.breakerOpens,
@@ -238,7 +246,8 @@ async function main(): Promise<void> {
       ['first login: median / p90 / slowest (s)', `${s1(result.loginSeconds.median)} / ${s1(result.loginSeconds.p90)} / ${s1(result.loginSeconds.slowest)}`],
       ['failed creates (CannotCreateExternalResource events)', String(result.failedCreates)],
       ['breaker events (total / per claim)', `${result.breakerEvents} / ${s1(result.breakerEventsPerClaim)}`],
-      ['breakers opened / XRs Responsive=False at the end', `${result.breakersOpened} / ${responsiveFalse}`],
+      ['breakers opened / XRs Responsive=False when all Ready', `${result.breakersOpened} / ${responsiveFalse}`],
+      ['XRs Ready / burst (apply to all Ready, s)', `${readyXRs} / ${s1(result.burstSeconds)}`],
       ['function calls during the burst', String(result.functionCalls)],
       ['CPU seconds during the burst', Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ')],
       ['function share of that CPU', `${(result.functionCpuShare * 100).toFixed(1)} %`],
