@@ -22,7 +22,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { metricSum, psqlAs, scrape, Stack, whyNoStack, type Flavour, type Obj } from '../test/cluster/stack.js';
+import { metricSum, psqlAs, REPO, scrape, Stack, whyNoStack, type Flavour, type Obj } from '../test/cluster/stack.js';
 
 interface Options {
   flavour: Flavour;
@@ -136,6 +136,14 @@ function versions(stack: Stack, xrKind: string): Map<string, string> {
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
+  // The commit measured: read before the run, which takes minutes during which the checkout may move.
+  const commit = (() => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
   const why = whyNoStack();
   if (why) throw new Error(why);
   console.error(`bench:cluster: ${o.flavour} flavour, ${o.claims} claim(s) at once, settle ${o.settleSeconds} s`);
@@ -211,13 +219,6 @@ async function main(): Promise<void> {
     const times = [...login.values()].sort((a, b) => a - b);
     const cpu = Object.fromEntries(Object.keys(burst.cpu).map((k) => [k, Number((burst.cpu[k]! - before.cpu[k]!).toFixed(2))]));
     const cpuTotal = Object.values(cpu).reduce((a, b) => a + b, 0);
-    const commit = (() => {
-      try {
-        return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-      } catch {
-        return 'unknown';
-      }
-    })();
     const result = {
       date: new Date().toISOString(),
       commit,
