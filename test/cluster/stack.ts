@@ -175,16 +175,21 @@ export class Stack {
 
   /** Process ids of the stack's processes, for CPU accounting (/proc/PID/stat). */
   pids(): Record<string, number> {
+    const pids = this.stackPids();
+    const pgdata = readFileSync(join(this.dir, 'pgdata'), 'utf8').trim();
+    // postmaster.pid's first line is the postmaster; its backends are its children.
+    pids.postgres = Number(readFileSync(join(pgdata, 'data/postmaster.pid'), 'utf8').split('\n')[0]);
+    if (this.fn.child.pid !== undefined) pids.function = this.fn.child.pid;
+    return pids;
+  }
+
+  /** What up.sh started and recorded in DIR/*.pid (PostgreSQL aside: pg_ctl stops it). */
+  private stackPids(): Record<string, number> {
     const pids: Record<string, number> = {};
-    for (const name of ['crossplane', 'provider-sql', 'kube-apiserver', 'etcd', 'kube-controller-manager']) {
+    for (const name of ['crossplane', 'provider-sql', 'kube-apiserver', 'etcd', 'kube-controller-manager', 'registry']) {
       const file = join(this.dir, `${name}.pid`);
       if (existsSync(file)) pids[name] = Number(readFileSync(file, 'utf8').trim());
     }
-    const pgdata = readFileSync(join(this.dir, 'pgdata'), 'utf8').trim();
-    // postmaster.pid's first line is the postmaster; its backends are its children.
-    const postmaster = Number(readFileSync(join(pgdata, 'data/postmaster.pid'), 'utf8').split('\n')[0]);
-    pids.postgres = postmaster;
-    if (this.fn.child.pid !== undefined) pids.function = this.fn.child.pid;
     return pids;
   }
 
@@ -216,7 +221,20 @@ export class Stack {
     this.fn.child.kill('SIGTERM');
     await Promise.race([exited, sleep(10_000)]);
     if (this.fn.child.exitCode === null) this.fn.child.kill('SIGKILL');
+    // down.sh sends one SIGTERM each; kube-apiserver, whose etcd goes at the same moment, was seen
+    // still running a minute later. Whatever of ours outlives down.sh by 20 s is killed: the same pid
+    // with the same start time (so never a process that reused the number).
+    const started = Object.values(this.stackPids()).map((pid) => [pid, startTime(pid)] as const);
     spawnSync('bash', [join(STACK, 'down.sh'), this.dir], { timeout: 120_000 });
+    const ours = () => started.filter(([pid, t]) => t !== undefined && startTime(pid) === t);
+    for (let i = 0; i < 40 && ours().length > 0; i++) await sleep(500);
+    for (const [pid] of ours()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone meanwhile */
+      }
+    }
     writeFileSync(join(this.dir, '.stopped'), '');
     if (!opts.keep) rmSync(this.dir, { recursive: true, force: true });
   }
@@ -332,4 +350,14 @@ export function metricSum(text: string, name: string, labels: Record<string, str
 export async function scrape(port: number): Promise<string> {
   const r = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) });
   return r.text();
+}
+
+/** A process's start time (field 22 of /proc/PID/stat), undefined once it is gone. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
 }

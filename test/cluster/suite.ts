@@ -187,10 +187,12 @@ export function clusterSuite(flavour: Flavour): void {
         s().kubectl(['-n', NS, 'patch', 'tenantdatabases.tenantdb.platform.io', NAME, '--type=merge', '-p', '{"spec":{"deletionProtection":false}}']);
         // The delete refused in (c) is replayed by the Usage (replayDeletion) once protection is off, so the
         // tenant may already be going away; otherwise it shows protected false, and the documented delete follows.
-        await untilEdited(`${NAME} status.protected false`, 180_000, () => {
+        const seen = await untilEdited(`${NAME} status.protected false`, 180_000, () => {
           const t = tenant();
-          return t === undefined || t.metadata?.deletionTimestamp !== undefined || t.status?.protected === false;
+          if (t === undefined || t.metadata?.deletionTimestamp !== undefined) return 'already being deleted (the Usage replayed the delete refused in (c))';
+          return t.status?.protected === false ? 'status.protected false' : undefined;
         });
+        console.info(`${flavour}: after deletionProtection false: ${seen}`);
         s().kubectl(['-n', NS, 'delete', 'tenantdatabases.tenantdb.platform.io', NAME, '--ignore-not-found', '--wait=false']);
         await waitFor(`${NAME} to be gone`, 180_000, () => tenant() === undefined);
         await waitFor('every composed object of the tenant to be gone', 120_000, () => {
