@@ -1,10 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// `npm test`: everything but the API-server suite, which `npm run test:e2e` runs.
+// `npm test`: everything but the API-server suite (`npm run test:e2e`) and the real control plane (`npm run test:cluster`).
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/e2e/**', 'node_modules/**', 'dist/**'],
+    exclude: ['test/e2e/**', 'test/cluster/**', 'node_modules/**', 'dist/**'],
     testTimeout: 30_000,
     // Every function a test starts (directly or through npm run render) serves its
     // metrics on a free loopback port instead of :8080, so parallel files never clash.

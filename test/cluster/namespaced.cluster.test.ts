@@ -1,0 +1,4 @@
+// The namespaced flavour end to end on the real control plane (suite.ts); `npm run test:cluster`.
+import { clusterSuite } from './suite.js';
+
+clusterSuite('namespaced');
