@@ -200,12 +200,14 @@ export function makePlan(admitted: Admitted, facts: Facts, nowMs: number): Plan 
       ...(found ? { credentials: { ...found, username: found.username || pgRole } } : {}),
     };
   };
-  if (spec.passwordRotation.mode === 'Single' && facts.alternation) {
-    // Dropping the login roles while <name>-secret still names one would lock the app out.
-    fail(
-      'InvalidSpec',
-      `spec.passwordRotation.mode: switching back from Alternating to Single is not supported; <name>-secret still holds the credentials of ${facts.alternation.activeLogin} (set mode back to Alternating)`,
-    );
+  const loginRolesObserved = LOGIN_SLOTS.some((s) => facts.resources.has(COMPOSED.role.key(s)) || facts.resources.has(COMPOSED.password.key(s)));
+  if (spec.passwordRotation.mode === 'Single' && (facts.alternation || loginRolesObserved)) {
+    // Dropping the login roles (Crossplane deletes what is not desired) while <name>-secret names one, or
+    // once they exist at all, would lock an app out or leave roles half-made: once created, they stay.
+    const why = facts.alternation
+      ? `<name>-secret still holds the credentials of ${facts.alternation.activeLogin}`
+      : 'its login roles already exist';
+    fail('InvalidSpec', `spec.passwordRotation.mode: switching back from Alternating to Single is not supported; ${why} (set mode back to Alternating)`);
   }
   const alternation = spec.passwordRotation.mode === 'Alternating' ? plannedAlternation(spec, facts, role, wanted, nowMs, login) : undefined;
   // In alternating mode the tenant role's own password never follows the trigger (apps may still use
@@ -281,7 +283,9 @@ function plannedReader(
   login: (owner: LoginOwner, pgRole: string, canLogin: boolean) => Login,
 ): Reader {
   const observedRole = facts.resources.get(COMPOSED.role.key('reader'));
-  if (!spec.readOnlyRole && !observedRole) return { state: 'absent' };
+  // Asked for once: anything of the reader's observed (its Role, its password Secret, a schema role) stays composed.
+  const everAsked = observedRole !== undefined || facts.readerSchemaRoles.size > 0 || facts.resources.has(COMPOSED.password.key('reader'));
+  if (!spec.readOnlyRole && !everAsked) return { state: 'absent' };
   const readerRole = isIdentifier(observedRole?.externalName) ? observedRole.externalName : readOnlyRoleName(role);
   const schemaRole = (schema: string): ReaderSchema => {
     const kept = facts.readerSchemaRoles.get(schema)?.externalName;
