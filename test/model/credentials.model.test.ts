@@ -38,7 +38,9 @@ const env = (name: string, fallback: number) => (process.env[name] ? Number(proc
 /** The short search of `npm test`: a few hundred sequences in seconds on 2 cores. */
 const RUNS = env('TENANTDB_MODEL_RUNS', 200);
 const MAX_COMMANDS = env('TENANTDB_MODEL_MAX_COMMANDS', 20);
-const SEED = process.env.TENANTDB_MODEL_SEED ? Number(process.env.TENANTDB_MODEL_SEED) : undefined;
+// A fixed seed by default: CI runs the same sequences every time (a failure is a change in the
+// function, not luck); TENANTDB_MODEL_SEED=random, or any number, searches elsewhere.
+const SEED = process.env.TENANTDB_MODEL_SEED === 'random' ? undefined : Number(process.env.TENANTDB_MODEL_SEED ?? 1);
 const TIMEOUT_MS = env('TENANTDB_MODEL_TIMEOUT_MS', 120_000);
 /** Triage only: a comma-separated list of command names to generate (default: all of them). */
 const ONLY = process.env.TENANTDB_MODEL_COMMANDS ? process.env.TENANTDB_MODEL_COMMANDS.split(',').map((s) => s.trim()) : undefined;
@@ -110,6 +112,14 @@ const REGRESSIONS: Regression[] = [
     commands: () => [new SetTrigger(1), new Reconcile(), new SetTrigger(1), new DeleteRole('role'), new Reconcile(true)],
     openDecision:
       'should a Single-mode rotation wait until the previous one is handed out (as an Alternating rotation waits for the grace period), or is this window accepted for Single mode?',
+  },
+  {
+    name: 'Single mode: the reader switched off and on again while its rotation is being applied (found by the search on 2026-12-08, seed 5, not triaged yet)',
+    reason:
+      "found in the last minutes of the session that fixed issue 24, after the reader fix; kept so that it is neither lost nor hidden: the reader's Single-mode rotation window and a retired-then-active reader meet",
+    initial: { ...claim('Single', true), converged: true },
+    commands: () => [new SetTrigger(1), new SetReadOnly(false), new Reconcile(), new SetReadOnly(true), new Reconcile(true), new Converge()],
+    openDecision: 'not triaged: a bug in the function, or a window of Single mode the invariant should allow?',
   },
   {
     name: 'a restore into an Alternating tenant, then the status lost',
