@@ -114,11 +114,11 @@ const REGRESSIONS: Regression[] = [
       'should a Single-mode rotation wait until the previous one is handed out (as an Alternating rotation waits for the grace period), or is this window accepted for Single mode?',
   },
   {
-    name: 'Single mode: the reader switched off and on again while its rotation is being applied (found by the search on 2026-12-08, seed 5, not triaged yet)',
+    name: 'the reader switched off and on again, provider-sql lagging (found by the search on 2026-12-08, not triaged yet)',
     reason:
       "found in the last minutes of the session that fixed issue 24, after the reader fix; kept so that it is neither lost nor hidden: the reader's Single-mode rotation window and a retired-then-active reader meet",
     initial: { ...claim('Single', true), converged: true },
-    commands: () => [new SetTrigger(1), new SetReadOnly(false), new Reconcile(), new SetReadOnly(true), new Reconcile(true), new Converge()],
+    commands: () => [new SetReadOnly(false), new Reconcile(), new SetReadOnly(true), new Reconcile(true), new Reconcile(true)],
     openDecision: 'not triaged: a bug in the function, or a window of Single mode the invariant should allow?',
   },
   {
