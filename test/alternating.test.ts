@@ -124,6 +124,15 @@ describe.each(['claim', 'namespaced'] as const)('alternating rotation over time 
     const rsp = step(c, 2);
     return { c, rsp, tenant: externalName(rsp, 'role') };
   }
+  /** A settled tenant rotated once more: login-b handed out, login-a (the pods' previous credentials) in its grace period. */
+  function rotatedToB(): { c: Cluster; rsp: RunFunctionResponse; onA: { username: string; password: string }; onB: { username: string; password: string } } {
+    const { c } = settled();
+    c.xr.spec.passwordRotationTrigger = '2026-12-05T10:00:00Z';
+    const rsp = step(c, 4);
+    const onB = handedOut(rsp);
+    const username = onB.username.replace(/_lb$/, '_la');
+    return { c, rsp, onB, onA: { username, password: c.passwords.get(username)! } };
+  }
   const loginOf = (rsp: RunFunctionResponse, key: string) => resource(rsp, key)!.spec.forProvider.privileges.login as boolean;
   const passwordSecret = (rsp: RunFunctionResponse, slot: 'a' | 'b') => ({
     password: secretValue(rsp, `login-${slot}-password`, 'password'),
@@ -166,14 +175,9 @@ describe.each(['claim', 'namespaced'] as const)('alternating rotation over time 
   });
 
   it('a lost XR status (a control plane restored without status) changes nothing: <name>-secret keeps its login, the login in its grace period keeps LOGIN, and the record comes back from the Secret (reason: issue 24, state rebuilt from what is observed)', () => {
-    const s = settled();
-    const { c } = s;
-    let { rsp } = s;
-    c.xr.spec.passwordRotationTrigger = '2026-12-05T10:00:00Z';
-    rsp = step(c, 4);
-    const onB = handedOut(rsp);
-    const onA = { username: onB.username.replace(/_lb$/, '_la'), password: '' };
-    onA.password = c.passwords.get(onA.username)!;
+    const rotated = rotatedToB();
+    const { c, onA, onB } = rotated;
+    let { rsp } = rotated;
     const recorded = rotation(rsp);
     expect(recorded).toMatchObject({ activeLogin: 'login-b', previousLogin: 'login-a' });
     const annotations = resource(rsp, 'secret')!.metadata.annotations;
@@ -199,14 +203,9 @@ describe.each(['claim', 'namespaced'] as const)('alternating rotation over time 
   });
 
   it('a lost XR status with a <name>-secret written by an earlier version (no record on it) is read from the Secret and the Roles: nobody is locked out, and the grace period starts again rather than being cut short (reason: issue 24, upgrade path)', () => {
-    const s = settled();
-    const { c } = s;
-    let { rsp } = s;
-    c.xr.spec.passwordRotationTrigger = '2026-12-05T10:00:00Z';
-    rsp = step(c, 4);
-    const onB = handedOut(rsp);
-    const onA = { username: onB.username.replace(/_lb$/, '_la'), password: '' };
-    onA.password = c.passwords.get(onA.username)!;
+    const rotated = rotatedToB();
+    const { c, onA, onB } = rotated;
+    let { rsp } = rotated;
     // What an earlier version left: the Secret without the record, then the status lost.
     delete c.observed.secret!.metadata.annotations;
     c.xr = { ...c.xr, status: {} };
